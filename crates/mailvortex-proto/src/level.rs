@@ -1,0 +1,207 @@
+//! Anonymity levels: what each notch of the sender's slider promises, as plain numbers.
+//!
+//! A level fixes the number of relays per path, how many parallel paths a message's packets
+//! spread over, the erasure-coding redundancy, the mean mixing delay per hop and the cover
+//! traffic rate. The figures behind the defaults are in docs/anonymity/.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::error::Error;
+
+/// The named levels, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LevelName {
+    /// End-to-end encrypted straight to the recipient; no relays, no mixing.
+    Direct,
+    /// Two relays, short delays: hides who talks to whom from providers, weakly from a global observer.
+    Fast,
+    /// Three relays, 15-minute mean delays and cover traffic: the default.
+    Standard,
+    /// Four relays over two paths, longer delays, more cover.
+    Strong,
+    /// Five relays over three paths, hour-scale delays, the most cover.
+    Maximum,
+}
+
+impl LevelName {
+    /// Every level, weakest first.
+    pub const ALL: [LevelName; 5] = [
+        LevelName::Direct,
+        LevelName::Fast,
+        LevelName::Standard,
+        LevelName::Strong,
+        LevelName::Maximum,
+    ];
+
+    /// The level's parameters.
+    pub fn params(self) -> LevelParams {
+        match self {
+            LevelName::Direct => LevelParams {
+                name: self,
+                relays_per_path: 0,
+                parallel_paths: 1,
+                redundancy: Redundancy { num: 1, den: 1 },
+                mean_delay_ms: 0,
+                cover_packets_per_day: 0,
+            },
+            LevelName::Fast => LevelParams {
+                name: self,
+                relays_per_path: 2,
+                parallel_paths: 1,
+                redundancy: Redundancy { num: 5, den: 4 },
+                mean_delay_ms: 60_000,
+                cover_packets_per_day: 0,
+            },
+            LevelName::Standard => LevelParams {
+                name: self,
+                relays_per_path: 3,
+                parallel_paths: 1,
+                redundancy: Redundancy { num: 4, den: 3 },
+                mean_delay_ms: 15 * 60_000,
+                cover_packets_per_day: 20,
+            },
+            LevelName::Strong => LevelParams {
+                name: self,
+                relays_per_path: 4,
+                parallel_paths: 2,
+                redundancy: Redundancy { num: 3, den: 2 },
+                mean_delay_ms: 30 * 60_000,
+                cover_packets_per_day: 40,
+            },
+            LevelName::Maximum => LevelParams {
+                name: self,
+                relays_per_path: 5,
+                parallel_paths: 3,
+                redundancy: Redundancy { num: 2, den: 1 },
+                mean_delay_ms: 60 * 60_000,
+                cover_packets_per_day: 80,
+            },
+        }
+    }
+
+    /// The lower-case name used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LevelName::Direct => "direct",
+            LevelName::Fast => "fast",
+            LevelName::Standard => "standard",
+            LevelName::Strong => "strong",
+            LevelName::Maximum => "maximum",
+        }
+    }
+
+    /// The wire code of the level (carried end-to-end so receipts can be matched).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Parses a wire code.
+    pub fn from_code(code: u8) -> Option<Self> {
+        LevelName::ALL.get(usize::from(code)).copied()
+    }
+}
+
+impl Default for LevelName {
+    fn default() -> Self {
+        LevelName::Standard
+    }
+}
+
+impl fmt::Display for LevelName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LevelName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        LevelName::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s))
+            .ok_or(Error::InvalidArgument(
+                "level must be direct, fast, standard, strong or maximum",
+            ))
+    }
+}
+
+/// Erasure-coding redundancy as an exact fraction `n/k = num/den` (no floats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redundancy {
+    /// Numerator (`num >= den`).
+    pub num: u16,
+    /// Denominator (non-zero).
+    pub den: u16,
+}
+
+impl Redundancy {
+    /// Total shards for `k` data shards: `ceil(k * num / den)`, at least `k`, plus one recovery
+    /// shard whenever the fraction exceeds 1 so that small messages are protected too.
+    pub fn total_shards(&self, k: usize) -> usize {
+        let den = usize::from(self.den.max(1));
+        let n = (k * usize::from(self.num)).div_ceil(den).max(k);
+        if self.num > self.den && n == k {
+            k + 1
+        } else {
+            n
+        }
+    }
+}
+
+/// Everything a level promises, as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelParams {
+    /// Which level this is.
+    pub name: LevelName,
+    /// Relays on each path (the recipient is one more hop).
+    pub relays_per_path: u8,
+    /// Paths a message's packets are spread over (each with its own relays where possible).
+    pub parallel_paths: u8,
+    /// Shards sent per data shard.
+    pub redundancy: Redundancy,
+    /// Mean of the exponential mixing delay each relay applies, in milliseconds.
+    pub mean_delay_ms: u64,
+    /// Cover packets (loops and drops) per day a node sends at this level.
+    pub cover_packets_per_day: u32,
+}
+
+impl LevelParams {
+    /// Hops per path including the recipient.
+    pub fn hops(&self) -> usize {
+        usize::from(self.relays_per_path) + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_grow_monotonically() {
+        let mut prev: Option<LevelParams> = None;
+        for l in LevelName::ALL {
+            let p = l.params();
+            assert_eq!(l.as_str().parse::<LevelName>(), Ok(l));
+            assert_eq!(LevelName::from_code(l.code()), Some(l));
+            if let Some(q) = prev {
+                assert!(p.relays_per_path > q.relays_per_path);
+                assert!(p.mean_delay_ms > q.mean_delay_ms);
+                assert!(p.parallel_paths >= q.parallel_paths);
+                assert!(p.cover_packets_per_day >= q.cover_packets_per_day);
+            }
+            assert!(p.hops() <= crate::packet::MAX_HOPS);
+            prev = Some(p);
+        }
+    }
+
+    #[test]
+    fn redundancy_is_exact() {
+        let r = Redundancy { num: 4, den: 3 };
+        assert_eq!(r.total_shards(3), 4);
+        assert_eq!(r.total_shards(1), 2);
+        assert_eq!(r.total_shards(32), 43);
+        assert_eq!(Redundancy { num: 1, den: 1 }.total_shards(5), 5);
+        assert_eq!(Redundancy { num: 2, den: 1 }.total_shards(800), 1600);
+    }
+}
