@@ -46,13 +46,14 @@ pub struct SurbSecret {
     pub id: [u8; 16],
     /// Reply key.
     pub key: [u8; 32],
-    /// Payload keys of every hop but the creator's own (already removed when the packet opened).
-    pub relay_payload_keys: Vec<[u8; 32]>,
+    /// Payload keystream keys of every hop, the creator's own last. Each hop XORs its
+    /// keystream into the payload, so XORing them all again restores what the replier sent.
+    pub payload_keys: Vec<[u8; 32]>,
 }
 
 impl core::fmt::Debug for SurbSecret {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "SurbSecret({} relays)", self.relay_payload_keys.len())
+        write!(f, "SurbSecret({} hops)", self.payload_keys.len())
     }
 }
 
@@ -60,7 +61,7 @@ impl Drop for SurbSecret {
     fn drop(&mut self) {
         use zeroize::Zeroize;
         self.key.zeroize();
-        for k in &mut self.relay_payload_keys {
+        for k in &mut self.payload_keys {
             k.zeroize();
         }
     }
@@ -72,8 +73,8 @@ impl SurbSecret {
         let mut w = Writer::new();
         w.put(&self.id)
             .put(&self.key)
-            .u8(self.relay_payload_keys.len() as u8);
-        for k in &self.relay_payload_keys {
+            .u8(self.payload_keys.len() as u8);
+        for k in &self.payload_keys {
             w.put(k);
         }
         Zeroizing::new(w.into_vec())
@@ -86,7 +87,7 @@ impl SurbSecret {
             let id = r.array()?;
             let key = r.array()?;
             let n = usize::from(r.u8()?);
-            if n >= crate::packet::MAX_HOPS {
+            if n == 0 || n > crate::packet::MAX_HOPS {
                 return Err(DecodeError::InvalidValue {
                     field: "relay count",
                     reason: "too many",
@@ -99,7 +100,7 @@ impl SurbSecret {
             Ok(SurbSecret {
                 id,
                 key,
-                relay_payload_keys: keys,
+                payload_keys: keys,
             })
         })();
         let s = inner.map_err(Error::malformed("reply block secret"))?;
@@ -153,8 +154,7 @@ pub fn create_surb<R: RngCore + CryptoRng>(
     let mut key = [0u8; 32];
     rng.fill_bytes(&mut key);
     let builder = build_header(hops, DeliverKind::Reply(id), rng)?;
-    let mut relay_payload_keys = builder.payload_keys.clone();
-    relay_payload_keys.pop();
+    let payload_keys = builder.payload_keys.clone();
     let first_hop = hops
         .first()
         .map(|h| h.address.to_string())
@@ -168,7 +168,7 @@ pub fn create_surb<R: RngCore + CryptoRng>(
         SurbSecret {
             id,
             key,
-            relay_payload_keys,
+            payload_keys,
         },
     ))
 }
@@ -198,7 +198,7 @@ pub fn build_reply<R: RngCore + CryptoRng>(
     Ok((surb.first_hop.clone(), packet))
 }
 
-/// Recovers the reply content from a delivered reply payload (creator's own layer removed).
+/// Recovers the reply content from the payload [`crate::packet::Routing::Deliver`] returned.
 pub fn open_reply(secret: &SurbSecret, payload: &[u8]) -> Result<Vec<u8>, Error> {
     if payload.len() != PAYLOAD_LEN {
         return Err(Error::Malformed {
@@ -210,7 +210,7 @@ pub fn open_reply(secret: &SurbSecret, payload: &[u8]) -> Result<Vec<u8>, Error>
         });
     }
     let mut p = payload.to_vec();
-    for key in &secret.relay_payload_keys {
+    for key in &secret.payload_keys {
         xor_keystream(key, &mut p);
     }
     let (nonce, sealed) = p.split_at(24);
