@@ -28,6 +28,7 @@ pub mod level;
 pub mod message;
 pub mod packet;
 pub mod puzzle;
+pub mod relay_list;
 pub mod route;
 pub mod send;
 pub mod surb;

@@ -1,0 +1,41 @@
+//! # mailvortex-engine: a MailVortex node on the user's own mail accounts
+//!
+//! One typed API ([`Node`]) for every front end: the `mailvortex` command line, the desktop
+//! app (a thin Tauri shell) and the local IMAP/SMTP bridge. It runs the protocol core over
+//! real SMTP (lettre) and IMAP (async-imap), or over an in-process provider for the demo.
+//!
+//! ## Concepts
+//! - A node lives in a home directory: `config.json` (no secrets), `vault/` (identity, epoch
+//!   keys, passwords, encrypted under a key in the OS keychain or a passphrase), and
+//!   `store.sqlite` (outbox, replay tags, shards, peers, delivery history; received messages
+//!   encrypted at rest).
+//! - [`Node::send`] seals and queues; [`Node::run`] moves mail; [`Node::subscribe`] streams
+//!   [`events::Event`]s for status displays.
+//! - Every delay reads [`clock::Clock`], which can run faster than real time.
+//!
+//! ## What this crate must never do
+//! - Delete or alter a mail that is not a carrier whose effect is already committed: ordinary
+//!   mail is only ever read with `BODY.PEEK[]`.
+//! - Write a secret to disk unencrypted, or log a secret, a far-end address, a subject or content.
+//! - Send more from an account than its daily budget.
+//! - Deliver to an address that is not a known MailVortex node (unless the operator opts in).
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod directory;
+pub mod error;
+pub mod events;
+pub mod keys;
+pub mod localnet;
+pub mod node;
+pub mod transport;
+
+pub use api::{MessageStatus, ReceivedMessageView, ReceivedSummary, SendRequest, TimelineEntry};
+pub use clock::Clock;
+pub use config::{AccountConfig, NodeConfig, ServerConfig};
+pub use error::{EngineError, Result};
+pub use events::Event;
+pub use node::{CreateOptions, Node, NodeOptions, TransportChoice};
+pub use transport::memory::MemoryProvider;
+pub use transport::tls::Security;

@@ -1,0 +1,106 @@
+//! A self-contained local network: one in-process mail provider, relays and users, all real
+//! nodes with their own homes, vaults and stores. Used by `mailvortex demo` and engine tests.
+
+use std::path::Path;
+
+use mailvortex_proto::descriptor::PeerType;
+use mailvortex_vault::{SecretString, Unlock};
+use zeroize::Zeroizing;
+
+use crate::clock::Clock;
+use crate::config::{AccountConfig, ServerConfig};
+use crate::error::Result;
+use crate::node::{CreateOptions, Node, NodeOptions, TransportChoice};
+use crate::transport::memory::MemoryProvider;
+use crate::transport::tls::Security;
+
+/// The nodes of a local network.
+#[derive(Debug)]
+pub struct LocalNetwork {
+    /// The shared provider (inspect it to see what a provider sees).
+    pub provider: MemoryProvider,
+    /// Relays, `relay1@rN.example` ...
+    pub relays: Vec<Node>,
+    /// Users, `alice@a.example`, `bob@b.example` ...
+    pub users: Vec<Node>,
+}
+
+const USER_NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
+fn memory_account(address: &str) -> AccountConfig {
+    let server = ServerConfig {
+        host: "memory.invalid".into(),
+        port: 0,
+        security: Security::Tls,
+        connect_ip: None,
+    };
+    AccountConfig {
+        name: "main".into(),
+        address: address.into(),
+        username: address.into(),
+        imap: Some(server.clone()),
+        smtp: Some(server),
+        ca_file: None,
+        daily_send_budget: 2000,
+    }
+}
+
+impl LocalNetwork {
+    /// Creates `relays` public relays (spread over three providers) and `users` passive users
+    /// under `base`, and introduces everyone to everyone (as invites and a relay list would).
+    pub fn create(base: &Path, relays: usize, users: usize, clock: Clock) -> Result<LocalNetwork> {
+        let provider = MemoryProvider::new();
+        let options = NodeOptions {
+            clock,
+            transport: TransportChoice::Memory(provider.clone()),
+        };
+        let make = |dir: &str, address: &str, peer_type: PeerType| -> Result<Node> {
+            let create = CreateOptions {
+                peer_type,
+                unlock: Unlock::Passphrase(SecretString::from("local network demo passphrase")),
+                fast_kdf: true,
+            };
+            let node = Node::create(&base.join(dir), create, options.clone())?;
+            node.add_account(memory_account(address), Zeroizing::new("unused".into()))?;
+            Ok(node)
+        };
+        let relay_nodes = (1..=relays)
+            .map(|i| {
+                make(
+                    &format!("relay{i}"),
+                    &format!("relay{i}@r{}.example", (i - 1) % 3 + 1),
+                    PeerType::Public,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let user_nodes = (0..users.min(USER_NAMES.len()))
+            .map(|i| {
+                let name = USER_NAMES[i];
+                make(
+                    name,
+                    &format!("{name}@{}.example", &name[..1]),
+                    PeerType::Passive,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let all: Vec<&Node> = relay_nodes.iter().chain(user_nodes.iter()).collect();
+        for a in &all {
+            let (_, bytes) = a.descriptor()?;
+            for b in &all {
+                if b.node_id() != a.node_id() {
+                    b.import_descriptor(&bytes)?;
+                }
+            }
+        }
+        Ok(LocalNetwork {
+            provider,
+            relays: relay_nodes,
+            users: user_nodes,
+        })
+    }
+
+    /// Every node.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.relays.iter().chain(self.users.iter())
+    }
+}

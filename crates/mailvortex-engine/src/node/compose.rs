@@ -1,0 +1,274 @@
+//! Sending: plan routes, seal, build packets, queue them durably.
+
+use mailvortex_proto::descriptor::Descriptor;
+use mailvortex_proto::level::LevelParams;
+use mailvortex_proto::message::{Envelope, MessageContent, SenderKeys, seal_message};
+use mailvortex_proto::packet::{HopSpec, PAYLOAD_LEN, build_packet};
+use mailvortex_proto::route::{RelayCandidate, RouteEnds, plan_paths};
+use mailvortex_proto::send::{hops_for, sample_delay_ms};
+use mailvortex_proto::surb::create_surb;
+use mailvortex_store::{DeliveryState, NewMessageOut, NewPacket, PacketKind};
+use rand::rngs::OsRng;
+use serde::{Deserialize, Serialize};
+
+use super::{Node, lock};
+use crate::api::{SendRequest, hex};
+use crate::error::{EngineError, Result};
+use crate::events::Event;
+
+/// Bookkeeping for a message we sent, kept until its receipt arrives or we give up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SendMeta {
+    pub(crate) to: String,
+    pub(crate) level: String,
+    pub(crate) n: usize,
+    pub(crate) k: usize,
+    pub(crate) attempt: u32,
+    pub(crate) deadline_ms: u64,
+    pub(crate) relays: Vec<String>,
+}
+
+/// What a reply block we made is for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SurbMeta {
+    pub(crate) purpose: String,
+    pub(crate) relays: Vec<String>,
+}
+
+pub(crate) fn sealed_key(id: &[u8; 16], index: usize) -> String {
+    format!("sealed:{}:{index}", hex(id))
+}
+
+/// How long to wait for a receipt before sending again: there and back through the relays
+/// with their mean delays, twice over, plus an hour for polling and transit.
+pub(crate) fn receipt_timeout_ms(level: &LevelParams) -> u64 {
+    2 * 2 * level.hops() as u64 * level.mean_delay_ms + 3_600_000
+}
+
+impl Node {
+    /// Usable relays (public, checked, not avoided) other than `exclude`.
+    pub(crate) fn relay_pool(&self, exclude: &[&Descriptor]) -> Result<Vec<Descriptor>> {
+        let me = self.node_id();
+        Ok(self
+            .known_descriptors(true)?
+            .into_iter()
+            .filter(|d| {
+                d.peer_type.relays()
+                    && d.node_id != me
+                    && !exclude.iter().any(|x| x.node_id == d.node_id)
+            })
+            .collect())
+    }
+
+    /// Plans `count` paths of `level`'s relays between `from` and `to` (provider-aware).
+    pub(crate) fn plan(
+        &self,
+        level: &LevelParams,
+        from: &Descriptor,
+        to: &Descriptor,
+        pool: &[Descriptor],
+    ) -> Result<Vec<Vec<Descriptor>>> {
+        let cands: Vec<RelayCandidate> = pool.iter().map(RelayCandidate::from).collect();
+        let (fp, tp) = (from.provider(), to.provider());
+        let ends = RouteEnds {
+            sender: (&from.node_id, &fp),
+            recipient: (&to.node_id, &tp),
+        };
+        let planned = plan_paths(level, &ends, &cands, &mut OsRng)?;
+        Ok(planned
+            .into_iter()
+            .map(|p| {
+                p.relays
+                    .iter()
+                    .filter_map(|id| pool.iter().find(|d| d.node_id == *id).cloned())
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Queues a message; returns its id (hex). Packets leave when [`Node::run`] is running.
+    pub fn send(&self, req: SendRequest) -> Result<String> {
+        let now = self.inner.clock.now_secs();
+        let now_ms = self.inner.clock.now_ms();
+        let level = req.level.params();
+        let recipient = self
+            .known_descriptors(false)?
+            .into_iter()
+            .find(|d| d.address.eq_ignore_ascii_case(&req.to))
+            .ok_or_else(|| EngineError::UnknownRecipient(req.to.clone()))?;
+        let (me, my_signed) = self.descriptor()?;
+        let account = self.send_account()?;
+        let pool = self.relay_pool(&[&recipient, &me])?;
+
+        // The receipt comes back through a reply block over the level's relays.
+        let back = self
+            .plan(&level, &recipient, &me, &pool)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let back_refs: Vec<&Descriptor> = back.iter().collect();
+        let mut back_hops = hops_for(&back_refs, &me, now)?;
+        for h in back_hops.iter_mut().rev().skip(1) {
+            h.delay_ms = sample_delay_ms(level.mean_delay_ms, &mut OsRng);
+        }
+        let (surb, surb_secret) = create_surb(&back_hops, &mut OsRng)?;
+
+        let envelope = Envelope {
+            created_at: now,
+            level: req.level,
+            content: MessageContent {
+                subject: req.subject,
+                file_name: req.file_name,
+                body: req.body,
+            },
+            sender_descriptor: Some(my_signed),
+            receipt_surb: Some(surb),
+            reply_surb: None,
+        };
+        let recipient_epoch = recipient
+            .epoch_for(now)
+            .ok_or(mailvortex_proto::Error::Expired {
+                what: "recipient's epoch key (ask them for a fresh invite)",
+                from: 0,
+                until: 0,
+                now,
+            })?;
+        let sealed = {
+            let keys = lock(&self.inner.keys);
+            let epoch = keys
+                .live_epochs(now)
+                .into_iter()
+                .next()
+                .ok_or(EngineError::Invalid("no live epoch key".into()))?;
+            seal_message(
+                SenderKeys {
+                    node_id: me.node_id,
+                    epoch,
+                },
+                recipient_epoch,
+                &envelope,
+                level.redundancy,
+                &mut OsRng,
+            )?
+        };
+        let id = sealed.message_id;
+        let paths = self.plan(&level, &me, &recipient, &pool)?;
+        let packets = build_shard_packets(
+            &level,
+            &paths,
+            &recipient,
+            &sealed.payloads.iter().map(|p| &**p).collect::<Vec<_>>(),
+            now,
+        )?;
+        let relays: Vec<String> = paths
+            .iter()
+            .flatten()
+            .chain(back.iter())
+            .map(|d| d.node_id.to_hex())
+            .collect();
+        let meta = SendMeta {
+            to: recipient.address.clone(),
+            level: req.level.to_string(),
+            n: sealed.n,
+            k: sealed.k,
+            attempt: 0,
+            deadline_ms: now_ms + receipt_timeout_ms(&level),
+            relays: relays.clone(),
+        };
+        let surb_meta = SurbMeta {
+            purpose: format!("receipt:{}", hex(&id)),
+            relays,
+        };
+        {
+            let store = lock(&self.inner.store);
+            store.create_message_out(&NewMessageOut {
+                message_id: id,
+                to_address: &recipient.address,
+                level: req.level.as_str(),
+                size: envelope.content.body.len() as u64,
+                created_ms: now_ms as i64,
+            })?;
+            store.kv_set(
+                &format!("surb:{}", hex(&surb_secret.id)),
+                &self.seal_local(&surb_secret.encode()),
+            )?;
+            store.kv_set(
+                &format!("surbmeta:{}", hex(&surb_secret.id)),
+                &json(&surb_meta)?,
+            )?;
+            for (i, p) in sealed.payloads.iter().enumerate() {
+                store.kv_set(&sealed_key(&id, i), &p[..])?;
+            }
+            store.kv_set(&format!("sendmeta:{}", hex(&id)), &json(&meta)?)?;
+            for (first_hop, packet) in &packets {
+                store.enqueue(&NewPacket {
+                    message_id: Some(id),
+                    kind: PacketKind::Message,
+                    account: &account,
+                    to_address: first_hop,
+                    packet,
+                    not_before_ms: now_ms as i64,
+                    created_ms: now_ms as i64,
+                })?;
+            }
+            store.record_delivery_event(
+                &id,
+                DeliveryState::Queued,
+                now_ms as i64,
+                Some(&format!(
+                    "{} packets, any {} rebuild it",
+                    sealed.n, sealed.k
+                )),
+            )?;
+        }
+        self.inner.events.emit(Event::MessageQueued {
+            message_id: hex(&id),
+            packets: sealed.n,
+            needed: sealed.k,
+            level: req.level.to_string(),
+        });
+        self.inner.wake_outbox.notify_one();
+        Ok(hex(&id))
+    }
+
+    /// The account used for sending (the first with SMTP).
+    pub(crate) fn send_account(&self) -> Result<String> {
+        lock(&self.inner.config)
+            .accounts
+            .iter()
+            .find(|a| a.smtp.is_some())
+            .map(|a| a.name.clone())
+            .ok_or(EngineError::NoAccount("to send mail"))
+    }
+}
+
+pub(crate) fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| EngineError::Invalid(e.to_string()))
+}
+
+/// Wraps each sealed payload for its path (shard `i` on path `i mod paths`), with fresh delays.
+pub(crate) fn build_shard_packets(
+    level: &LevelParams,
+    paths: &[Vec<Descriptor>],
+    recipient: &Descriptor,
+    payloads: &[&[u8; PAYLOAD_LEN]],
+    now: u64,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let hop_lists: Vec<Vec<HopSpec<'_>>> = paths
+        .iter()
+        .map(|p| hops_for(&p.iter().collect::<Vec<_>>(), recipient, now))
+        .collect::<std::result::Result<_, _>>()?;
+    let mut out = Vec::with_capacity(payloads.len());
+    for (i, payload) in payloads.iter().enumerate() {
+        let mut hops = hop_lists[i % hop_lists.len().max(1)].clone();
+        let last = hops.len() - 1;
+        for h in &mut hops[..last] {
+            h.delay_ms = sample_delay_ms(level.mean_delay_ms, &mut OsRng);
+        }
+        out.push((
+            hops[0].address.to_string(),
+            build_packet(&hops, payload, &mut OsRng)?,
+        ));
+    }
+    Ok(out)
+}
