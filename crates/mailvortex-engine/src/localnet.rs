@@ -104,3 +104,31 @@ impl LocalNetwork {
         self.relays.iter().chain(self.users.iter())
     }
 }
+
+/// Checks what providers saw: no carrier may contain any of `secrets` (subject, content), and
+/// an end's address (`ends`: the two correspondents) may appear only in a mail whose own
+/// envelope it is (the first relay's provider sees the sender, the last one's the recipient). Returns one line per violation.
+pub fn leak_report(
+    seen: &[crate::transport::OutgoingMail],
+    ends: [&str; 2],
+    secrets: &[&str],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for m in seen {
+        let text = String::from_utf8_lossy(&m.raw).to_lowercase();
+        for s in secrets {
+            if text.contains(&s.to_lowercase()) {
+                problems.push(format!("a mail from {} to {} contains {s:?}", m.from, m.to));
+            }
+        }
+        for end in ends {
+            let own_envelope = m.from.eq_ignore_ascii_case(end) || m.to.eq_ignore_ascii_case(end);
+            if !own_envelope && text.contains(&end.to_lowercase()) {
+                problems.push(format!("a mail from {} to {} names {end}", m.from, m.to));
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
+}

@@ -31,6 +31,12 @@ impl Node {
     /// Runs the node until `stop` turns true: receive loops per account, the outbox, retransmission,
     /// cover traffic and key rotation.
     pub async fn run(&self, stop: tokio::sync::watch::Receiver<bool>) -> Result<()> {
+        if self.inner.home_lock.is_none() {
+            return Err(EngineError::Invalid(format!(
+                "another process is already running the node in {}",
+                self.inner.home.display()
+            )));
+        }
         let accounts = lock(&self.inner.config).accounts.clone();
         if accounts.is_empty() {
             return Err(EngineError::NoAccount("at all"));

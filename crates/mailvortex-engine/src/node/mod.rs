@@ -99,6 +99,9 @@ pub(crate) struct Inner {
     pub(crate) transport: TransportChoice,
     pub(crate) surb_key: Zeroizing<[u8; 32]>,
     pub(crate) wake_outbox: Notify,
+    /// The node home's lock, if this process holds it. Only the holder rotates keys and runs
+    /// the loops; other processes (a `mailvortex send` while the daemon runs) share the store.
+    pub(crate) home_lock: Option<std::fs::File>,
 }
 
 /// Locks a mutex, recovering from poisoning (a panic elsewhere must not wedge the node).
@@ -148,7 +151,8 @@ impl Node {
             PeerType::Passive => "passive",
         });
         config.save(home)?;
-        Self::assemble(home, config, vault, keys, options)
+        let home_lock = lock_home(home)?;
+        Self::assemble(home, config, vault, keys, options, home_lock)
     }
 
     /// Opens the node in `home`.
@@ -156,8 +160,11 @@ impl Node {
         let config = NodeConfig::load(home)?;
         let mut vault = Vault::open(home.join("vault"), unlock)?;
         let mut keys = NodeKeys::load(&vault)?;
-        keys.rotate(&mut vault, options.clock.now_secs())?;
-        Self::assemble(home, config, vault, keys, options)
+        let home_lock = lock_home(home)?;
+        if home_lock.is_some() {
+            keys.rotate(&mut vault, options.clock.now_secs())?;
+        }
+        Self::assemble(home, config, vault, keys, options, home_lock)
     }
 
     /// Which unlock method the node in `home` uses (without unlocking it).
@@ -172,6 +179,7 @@ impl Node {
         vault: Vault,
         keys: NodeKeys,
         options: NodeOptions,
+        home_lock: Option<std::fs::File>,
     ) -> Result<Node> {
         let store_key = secret_32(&vault, STORE_KEY)?;
         let surb_key = secret_32(&vault, SURB_KEY)?;
@@ -188,6 +196,7 @@ impl Node {
                 transport: options.transport,
                 surb_key,
                 wake_outbox: Notify::new(),
+                home_lock,
             }),
         })
     }
@@ -305,6 +314,21 @@ impl Node {
             .iter()
             .map(|(d, b)| self.remember_peer(d, b))
             .collect()
+    }
+
+    /// Signs a relay list of checked descriptors with this node's identity (acting as a directory).
+    pub fn sign_relay_list(&self, descriptors: &[Vec<u8>], days: u64) -> Result<Vec<u8>> {
+        let now = self.inner.clock.now_secs();
+        for d in descriptors {
+            check_descriptor(d, now)?;
+        }
+        let keys = lock(&self.inner.keys);
+        Ok(mailvortex_proto::relay_list::sign_relay_list(
+            &keys.identity,
+            descriptors,
+            now,
+            now + days * 86_400,
+        )?)
     }
 
     pub(crate) fn remember_peer(&self, d: &Descriptor, bytes: &[u8]) -> Result<PeerSummary> {
@@ -458,6 +482,22 @@ impl Node {
             .decrypt(Nonce::from_slice(nonce), ct)
             .ok()
             .map(Zeroizing::new)
+    }
+}
+
+/// Takes the node home's lock file if free (`None` if another process holds it).
+fn lock_home(home: &Path) -> Result<Option<std::fs::File>> {
+    let path = home.join("node.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(EngineError::io(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(EngineError::io(&path)(e)),
     }
 }
 

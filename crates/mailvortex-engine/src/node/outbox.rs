@@ -116,8 +116,8 @@ impl Node {
         match sender.send(mail).await {
             Ok(()) => {
                 let store = lock(&self.inner.store);
+                // mark_sent also logs the send for the daily budget, in the same transaction.
                 let _ = store.mark_sent(p.id, now_ms as i64);
-                let _ = store.record_send(&account.name, now_ms as i64);
                 if let (Some(id), PacketKind::Message) = (p.message_id, p.kind) {
                     if let Ok(Some(m)) = store.message_out(&id) {
                         if m.state == DeliveryState::Queued || m.state == DeliveryState::Retry {

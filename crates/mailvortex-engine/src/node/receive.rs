@@ -299,46 +299,51 @@ impl Node {
             .kv_get(&format!("surbmeta:{}", hex(id)))?
             .and_then(|b| serde_json::from_slice(&b).ok());
         let now_ms = self.inner.clock.now_ms() as i64;
+        // Effects first, then the reply block is forgotten, then the replay tag: a crash at any
+        // point leaves either the whole effect or a re-fetch that repeats it idempotently.
+        if let Some(meta) = &meta {
+            self.credit_relays(&meta.relays, now_ms)?;
+            if let Some(msg) = meta.purpose.strip_prefix("receipt:") {
+                if let (Ok(receipt), Some(mid)) =
+                    (Receipt::decode(&content), crate::api::parse_message_id(msg))
+                {
+                    if receipt.message_id == mid {
+                        let already = lock(&self.inner.store)
+                            .message_out(&mid)?
+                            .is_some_and(|m| m.state == DeliveryState::Delivered);
+                        if !already {
+                            let store = lock(&self.inner.store);
+                            store.record_delivery_event(
+                                &mid,
+                                DeliveryState::Delivered,
+                                now_ms,
+                                Some(&format!(
+                                    "receipt: {} shards arrived",
+                                    receipt.shards_received
+                                )),
+                            )?;
+                            store.kv_delete(&format!("sendmeta:{msg}"))?;
+                            drop(store);
+                            self.drop_sealed(&mid)?;
+                            self.inner.events.emit(Event::MessageDelivered {
+                                message_id: msg.to_string(),
+                            });
+                        }
+                    }
+                }
+            } else if meta.purpose == "loop" {
+                self.inner.events.emit(Event::LoopReturned);
+            }
+        }
         {
             let store = lock(&self.inner.store);
+            store.kv_delete(&key)?;
+            store.kv_delete(&format!("surbmeta:{}", hex(id)))?;
             if !store.check_and_insert_replay_tag(epoch, tag)? {
                 drop(store);
                 self.reject("replayed packet");
-                return Ok(Outcome::Consumed);
             }
-            store.kv_delete(&key)?;
         }
-        let Some(meta) = meta else {
-            return Ok(Outcome::Consumed);
-        };
-        self.credit_relays(&meta.relays, now_ms)?;
-        if let Some(msg) = meta.purpose.strip_prefix("receipt:") {
-            if let (Ok(receipt), Some(mid)) =
-                (Receipt::decode(&content), crate::api::parse_message_id(msg))
-            {
-                if receipt.message_id == mid {
-                    let store = lock(&self.inner.store);
-                    store.record_delivery_event(
-                        &mid,
-                        DeliveryState::Delivered,
-                        now_ms,
-                        Some(&format!(
-                            "receipt: {} shards arrived",
-                            receipt.shards_received
-                        )),
-                    )?;
-                    store.kv_delete(&format!("sendmeta:{msg}"))?;
-                    drop(store);
-                    self.drop_sealed(&mid)?;
-                    self.inner.events.emit(Event::MessageDelivered {
-                        message_id: msg.to_string(),
-                    });
-                }
-            }
-        } else if meta.purpose == "loop" {
-            self.inner.events.emit(Event::LoopReturned);
-        }
-        lock(&self.inner.store).kv_delete(&format!("surbmeta:{}", hex(id)))?;
         Ok(Outcome::Consumed)
     }
 

@@ -1,0 +1,422 @@
+//! What each command does.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use mailvortex_engine::config::{AccountConfig, ServerConfig};
+use mailvortex_engine::{Clock, CreateOptions, Node, NodeOptions, Security, SendRequest};
+use mailvortex_proto::descriptor::PeerType;
+use mailvortex_proto::identity::NodeId;
+use mailvortex_proto::level::LevelName;
+use mailvortex_vault::{SecretString, Unlock, UnlockMethod};
+use serde::Serialize;
+
+use crate::cli::{AccountCommand, Cli, Command, PeerTypeArg, RelaysCommand, SecurityArg};
+use crate::input::{Stdin, env_secret};
+
+const PASSPHRASE_ENV: &str = "MAILVORTEX_PASSPHRASE";
+
+struct Ctx {
+    home: PathBuf,
+    json: bool,
+    passphrase_stdin: bool,
+    clock: Clock,
+    stdin: Stdin,
+}
+
+impl Ctx {
+    fn passphrase(&mut self) -> Result<Option<SecretString>> {
+        if self.passphrase_stdin {
+            let p = self.stdin.line("the vault passphrase")?;
+            return Ok(Some(SecretString::from(p.to_string())));
+        }
+        Ok(env_secret(PASSPHRASE_ENV).map(|p| SecretString::from(p.to_string())))
+    }
+
+    fn open(&mut self) -> Result<Node> {
+        let unlock = match Node::unlock_method(&self.home)? {
+            UnlockMethod::Keychain => Unlock::Keychain,
+            UnlockMethod::Passphrase => Unlock::Passphrase(
+                self.passphrase()?
+                    .with_context(|| format!("this node's vault needs its passphrase: set {PASSPHRASE_ENV} or use --passphrase-stdin"))?,
+            ),
+        };
+        Ok(Node::open(
+            &self.home,
+            unlock,
+            NodeOptions {
+                clock: self.clock.clone(),
+                ..NodeOptions::default()
+            },
+        )?)
+    }
+
+    fn print<T: Serialize>(&self, value: &T, text: impl FnOnce(&T) -> String) -> Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        } else {
+            let t = text(value);
+            if !t.is_empty() {
+                println!("{t}");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_home() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(d).join("mailvortex");
+    }
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".local/share/mailvortex"))
+        .unwrap_or_else(|| PathBuf::from(".mailvortex"))
+}
+
+pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
+    let mut ctx = Ctx {
+        home: cli.home.clone().unwrap_or_else(default_home),
+        json: cli.json,
+        passphrase_stdin: cli.passphrase_stdin,
+        clock: Clock::scaled(cli.time_factor),
+        stdin: Stdin::default(),
+    };
+    match cli.command {
+        Command::Init(args) => {
+            let peer_type = match args.peer_type {
+                PeerTypeArg::Passive => PeerType::Passive,
+                PeerTypeArg::Stealth => PeerType::Stealth,
+                PeerTypeArg::Public => PeerType::Public,
+            };
+            let unlock = match (args.keychain, ctx.passphrase()?) {
+                (false, Some(p)) => Unlock::Passphrase(p),
+                (true, Some(_)) => bail!("choose either --keychain or a passphrase"),
+                (_, None) => Unlock::Keychain,
+            };
+            let method = if matches!(unlock, Unlock::Keychain) {
+                "OS keychain"
+            } else {
+                "passphrase"
+            };
+            let node = Node::create(
+                &ctx.home,
+                CreateOptions {
+                    peer_type,
+                    unlock,
+                    fast_kdf: false,
+                },
+                NodeOptions::default(),
+            )?;
+            let out = serde_json::json!({ "home": ctx.home, "node_id": node.node_id().to_hex(), "vault": method });
+            ctx.print(&out, |_| {
+                format!(
+                    "created node {} in {} (vault unlocked by {method})",
+                    node.node_id().short(),
+                    ctx.home.display()
+                )
+            })
+        }
+        Command::Account(AccountCommand::Add(a)) => {
+            let node = ctx.open()?;
+            let password = if a.password_stdin {
+                ctx.stdin.line("the account password")?
+            } else {
+                env_secret(&a.password_env)
+                    .with_context(|| format!("set {} or use --password-stdin", a.password_env))?
+            };
+            let sec = |s: SecurityArg| match s {
+                SecurityArg::Tls => Security::Tls,
+                SecurityArg::Starttls => Security::Starttls,
+            };
+            let server = |host: &Option<String>, port, s| {
+                host.as_ref().map(|h| ServerConfig {
+                    host: h.clone(),
+                    port,
+                    security: sec(s),
+                    connect_ip: a.connect_ip.clone(),
+                })
+            };
+            let account = AccountConfig {
+                name: a.name.clone(),
+                address: a.address.clone(),
+                username: a.username.clone().unwrap_or_else(|| a.address.clone()),
+                imap: server(&a.imap_host, a.imap_port, a.imap_security),
+                smtp: server(&a.smtp_host, a.smtp_port, a.smtp_security),
+                ca_file: a.ca_file.clone().map(|p| absolute(&p)),
+                daily_send_budget: a.daily_budget,
+            };
+            node.add_account(account, password)?;
+            let out = serde_json::json!({ "account": a.name, "address": a.address });
+            ctx.print(&out, |_| {
+                format!(
+                    "account {} ({}) saved; its password is in the vault",
+                    a.name, a.address
+                )
+            })
+        }
+        Command::Account(AccountCommand::List) => {
+            let node = ctx.open()?;
+            let accounts = node.config().accounts;
+            ctx.print(&accounts, |accs| {
+                accs.iter()
+                    .map(|a| {
+                        format!(
+                            "{}\t{}\timap:{}\tsmtp:{}\tbudget {}/day",
+                            a.name,
+                            a.address,
+                            a.imap.is_some(),
+                            a.smtp.is_some(),
+                            a.daily_send_budget
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Command::Invite => {
+            let node = ctx.open()?;
+            let uri = node.invite()?;
+            ctx.print(&serde_json::json!({ "invite": uri }), |_| uri.clone())
+        }
+        Command::Import(args) => {
+            let node = ctx.open()?;
+            let mut out = Vec::new();
+            for item in &args.items {
+                let peer = if item.trim_start().starts_with("mailvortex:") {
+                    node.import_invite(item)?
+                } else {
+                    let bytes = std::fs::read(item).with_context(|| format!("reading {item}"))?;
+                    match std::str::from_utf8(&bytes)
+                        .ok()
+                        .filter(|s| s.trim_start().starts_with("mailvortex:"))
+                    {
+                        Some(uri) => node.import_invite(uri)?,
+                        None => node.import_descriptor(&bytes)?,
+                    }
+                };
+                out.push(peer);
+            }
+            ctx.print(&out, |peers| {
+                peers
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{} {} ({}, {})",
+                            if p.new { "added" } else { "updated" },
+                            p.address,
+                            p.peer_type,
+                            &p.node_id[..8]
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Command::ExportDescriptor { out } => {
+            let node = ctx.open()?;
+            let (_, bytes) = node.descriptor()?;
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            ctx.print(
+                &serde_json::json!({ "file": out, "bytes": bytes.len() }),
+                |_| format!("descriptor written to {}", out.display()),
+            )
+        }
+        Command::Relays(RelaysCommand::Sign {
+            out,
+            days,
+            descriptors,
+        }) => {
+            let node = ctx.open()?;
+            let ds = descriptors
+                .iter()
+                .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+                .collect::<Result<Vec<_>>>()?;
+            let bytes = node.sign_relay_list(&ds, days)?;
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            let signer = node.node_id().to_hex();
+            ctx.print(
+                &serde_json::json!({ "file": out, "relays": ds.len(), "signer": signer }),
+                |_| {
+                    format!(
+                        "relay list with {} relays written to {}; importers pass --signer {signer}",
+                        ds.len(),
+                        out.display()
+                    )
+                },
+            )
+        }
+        Command::Relays(RelaysCommand::Import { file, signer }) => {
+            let node = ctx.open()?;
+            let signer = NodeId::from_hex(&signer).map_err(|e| anyhow::anyhow!("--signer: {e}"))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let peers = node.import_relay_list(&bytes, &signer)?;
+            ctx.print(&peers, |p| format!("{} relays imported", p.len()))
+        }
+        Command::Peers => {
+            let node = ctx.open()?;
+            let peers = node.peers()?;
+            ctx.print(&peers, |ps| {
+                ps.iter()
+                    .map(|p| format!("{}\t{}\t{}", &p.node_id[..8], p.peer_type, p.address))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Command::Send(args) => {
+            let level: LevelName = args.level.parse()?;
+            let node = ctx.open()?;
+            let (body, file_name) = match (&args.text, &args.file) {
+                (Some(t), _) => (t.clone().into_bytes(), None),
+                (None, Some(f)) => (
+                    std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+                    f.file_name().map(|n| n.to_string_lossy().into_owned()),
+                ),
+                (None, None) => (ctx.stdin.rest()?, None),
+            };
+            let id = node.send(SendRequest {
+                to: args.to.clone(),
+                subject: args.subject.clone(),
+                body,
+                file_name,
+                level,
+            })?;
+            let status = node.status(&id)?;
+            ctx.print(&status, |s| {
+                format!(
+                    "queued {} for {} at level {} ({}); it leaves when `mailvortex run` is running",
+                    s.message_id,
+                    s.to,
+                    s.level,
+                    s.timeline
+                        .first()
+                        .and_then(|e| e.detail.clone())
+                        .unwrap_or_default()
+                )
+            })
+        }
+        Command::Status { id } => {
+            let node = ctx.open()?;
+            match id {
+                Some(id) => {
+                    let s = node.status(&id)?;
+                    ctx.print(&s, format_status)
+                }
+                None => {
+                    let all = node.outgoing()?;
+                    ctx.print(&all, |v| {
+                        v.iter().map(format_status).collect::<Vec<_>>().join("\n\n")
+                    })
+                }
+            }
+        }
+        Command::Inbox => {
+            let node = ctx.open()?;
+            let inbox = node.inbox()?;
+            ctx.print(&inbox, |v| {
+                v.iter()
+                    .map(|m| {
+                        format!(
+                            "{}  {}  {}  {}",
+                            m.message_id,
+                            if m.read { " " } else { "*" },
+                            m.from.as_deref().unwrap_or("(unknown)"),
+                            m.subject
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Command::Read { id, out } => {
+            let node = ctx.open()?;
+            let m = node.read(&id)?;
+            if let Some(out) = &out {
+                std::fs::write(out, &m.body)
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            if ctx.json {
+                let mut v = serde_json::to_value(&m)?;
+                v["body"] =
+                    serde_json::Value::String(String::from_utf8_lossy(&m.body).into_owned());
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!(
+                    "From: {}\nSubject: {}\nLevel: {}",
+                    m.summary.from.as_deref().unwrap_or("(unknown)"),
+                    m.summary.subject,
+                    m.level
+                );
+                if let Some(f) = &m.file_name {
+                    println!("File: {f} ({} bytes)", m.body.len());
+                }
+                if out.is_none() {
+                    println!("\n{}", String::from_utf8_lossy(&m.body));
+                }
+            }
+            Ok(())
+        }
+        Command::Run => run(&mut ctx).await,
+        Command::Demo(args) => crate::demo::run(args, ctx.json).await,
+    }
+}
+
+fn format_status(s: &mailvortex_engine::MessageStatus) -> String {
+    let mut out = format!(
+        "{}  to {}  level {}  {} bytes  [{}]",
+        s.message_id, s.to, s.level, s.size, s.state
+    );
+    for e in &s.timeline {
+        out.push_str(&format!(
+            "\n  {:>13}  {:<9} {}",
+            e.at_ms,
+            e.state,
+            e.detail.as_deref().unwrap_or("")
+        ));
+    }
+    out
+}
+
+async fn run(ctx: &mut Ctx) -> Result<()> {
+    let node = ctx.open()?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut events = node.subscribe();
+    let json = ctx.json;
+    tokio::spawn(async move {
+        while let Ok(e) = events.recv().await {
+            if json {
+                if let Ok(s) = serde_json::to_string(&e) {
+                    println!("{s}");
+                }
+            } else {
+                eprintln!("{e:?}");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    eprintln!("node {} running; Ctrl-C to stop", node.node_id().short());
+    node.run(stop_rx).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
