@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails early, with a clear message, if no recent enough Rust toolchain is installed.
 set -euo pipefail
-need=1.88
+need=1.89
 if ! command -v cargo >/dev/null; then
   echo "Rust is not installed: install it with rustup (https://rustup.rs), stable $need or newer." >&2
   exit 1

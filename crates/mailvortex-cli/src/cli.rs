@@ -88,7 +88,7 @@ pub(crate) struct InitArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum AccountCommand {
     /// Add or replace an account (the password comes from an environment variable or stdin).
-    Add(AccountArgs),
+    Add(Box<AccountArgs>),
     /// List accounts (without passwords).
     List,
 }

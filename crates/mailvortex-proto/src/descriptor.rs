@@ -153,6 +153,16 @@ impl Descriptor {
                 "a descriptor lists 1 to 4 epoch keys",
             ));
         }
+        if self.puzzle_difficulty > crate::puzzle::MAX_DIFFICULTY {
+            return Err(Error::InvalidArgument(
+                "puzzle difficulty above the maximum",
+            ));
+        }
+        if self.epochs.iter().any(|e| e.valid_until <= e.valid_from) {
+            return Err(Error::InvalidArgument(
+                "an epoch key with an empty validity window",
+            ));
+        }
         if self.expires_at <= self.issued_at {
             return Err(Error::InvalidArgument(
                 "descriptor expires before it is issued",

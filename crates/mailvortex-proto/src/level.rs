@@ -10,13 +10,14 @@ use core::str::FromStr;
 use crate::error::Error;
 
 /// The named levels, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum LevelName {
     /// End-to-end encrypted straight to the recipient; no relays, no mixing.
     Direct,
     /// Two relays, short delays: hides who talks to whom from providers, weakly from a global observer.
     Fast,
     /// Three relays, 15-minute mean delays and cover traffic: the default.
+    #[default]
     Standard,
     /// Four relays over two paths, longer delays, more cover.
     Strong,
@@ -99,12 +100,6 @@ impl LevelName {
     /// Parses a wire code.
     pub fn from_code(code: u8) -> Option<Self> {
         LevelName::ALL.get(usize::from(code)).copied()
-    }
-}
-
-impl Default for LevelName {
-    fn default() -> Self {
-        LevelName::Standard
     }
 }
 

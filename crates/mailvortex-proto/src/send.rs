@@ -5,9 +5,9 @@ use rand_core::{CryptoRng, RngCore};
 use crate::descriptor::Descriptor;
 use crate::error::Error;
 use crate::level::LevelParams;
-use crate::message::{Envelope, SenderKeys, seal_message};
+use crate::message::{Envelope, SealedMessage, SenderKeys, seal_message};
 use crate::packet::{HopSpec, PAYLOAD_LEN, build_packet};
-use crate::route::{RelayCandidate, RouteEnds, plan_paths};
+use crate::route::{PlannedPath, RelayCandidate, RouteEnds, plan_paths};
 
 /// One packet ready for the first hop.
 #[derive(Debug)]
@@ -77,6 +77,13 @@ pub fn hops_for<'a>(
 ///
 /// Each packet gets its own exponential delays per relay (mean from the level); shard `i`
 /// takes path `i mod paths`. The recipient's epoch key valid at `now` is used end to end.
+///
+/// Random values are drawn in this order: route planning ([`plan_paths`]), sealing
+/// ([`seal_message`]), then per packet in shard order its relays' delays (one `next_u64`
+/// each, first relay first, none when the level has no delay) followed by what
+/// [`crate::packet::build_header`] draws for it.
+// Every argument is a distinct input of the one job; a parameter struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn prepare_message<R: RngCore + CryptoRng>(
     sender: SenderKeys<'_>,
     sender_provider: &str,
@@ -87,6 +94,144 @@ pub fn prepare_message<R: RngCore + CryptoRng>(
     now: u64,
     rng: &mut R,
 ) -> Result<PreparedMessage, Error> {
+    let (planned, paths, sealed) = plan_and_seal(
+        sender,
+        sender_provider,
+        recipient,
+        envelope,
+        level,
+        relays,
+        now,
+        rng,
+    )?;
+    let mut packets = Vec::with_capacity(sealed.n);
+    for (i, payload) in sealed.payloads.iter().enumerate() {
+        let (path, hops) = packet_hops(&paths, i, level, rng);
+        let payload: &[u8; PAYLOAD_LEN] = payload;
+        packets.push(OutgoingPacket {
+            shard_index: i as u16,
+            path,
+            first_hop: hops[0].address.to_string(),
+            packet: build_packet(&hops, payload, rng)?,
+        });
+    }
+    Ok(PreparedMessage {
+        message_id: sealed.message_id,
+        k: sealed.k,
+        n: sealed.n,
+        paths: planned.into_iter().map(|p| p.relays).collect(),
+        packets,
+    })
+}
+
+/// [`prepare_message`] on every core (rayon's global pool): the same result, byte for byte,
+/// for the same arguments and the same RNG, which is left in the same state.
+///
+/// How: every random value is drawn on the calling thread, in exactly the order
+/// [`prepare_message`] draws it (route planning, sealing, then per packet its delays and its
+/// header's ephemeral secrets, puzzle starts and padding); only the deterministic work (key
+/// exchanges, keystreams, MACs, puzzle solving) runs in parallel. The first packet of each
+/// path is built on the calling thread while drawing, exactly as [`prepare_message`] does, so
+/// an error (a weak epoch key, a bad address) surfaces at the same point with the same RNG
+/// state; the other packets of a path use the same hops and so cannot fail.
+/// Only with the `parallel` feature.
+#[cfg(feature = "parallel")]
+pub fn prepare_message_parallel<R: RngCore + CryptoRng>(
+    sender: SenderKeys<'_>,
+    sender_provider: &str,
+    recipient: &Descriptor,
+    envelope: &Envelope,
+    level: &LevelParams,
+    relays: &[&Descriptor],
+    now: u64,
+    rng: &mut R,
+) -> Result<PreparedMessage, Error> {
+    use crate::packet::{DeliverKind, Drawn, build_header_with};
+    use rayon::prelude::*;
+
+    enum Work {
+        Built(Vec<u8>),
+        Drawn(Drawn),
+    }
+
+    let (planned, paths, sealed) = plan_and_seal(
+        sender,
+        sender_provider,
+        recipient,
+        envelope,
+        level,
+        relays,
+        now,
+        rng,
+    )?;
+    let mut jobs = Vec::with_capacity(sealed.n);
+    for (i, payload) in sealed.payloads.iter().enumerate() {
+        let (path, hops) = packet_hops(&paths, i, level, rng);
+        let work = if i < paths.len() {
+            let payload: &[u8; PAYLOAD_LEN] = payload;
+            Work::Built(build_packet(&hops, payload, rng)?)
+        } else {
+            Work::Drawn(Drawn::draw(hops.len(), rng))
+        };
+        jobs.push((i, path, hops, work));
+    }
+    let payloads = &sealed.payloads;
+    let built: Vec<Result<OutgoingPacket, Error>> = jobs
+        .into_par_iter()
+        .map(|(i, path, hops, work)| {
+            let packet = match work {
+                Work::Built(p) => p,
+                Work::Drawn(mut d) => build_header_with(&hops, DeliverKind::Message, &mut d)?
+                    .seal_payload(&payloads[i]),
+            };
+            Ok(OutgoingPacket {
+                shard_index: i as u16,
+                path,
+                first_hop: hops[0].address.to_string(),
+                packet,
+            })
+        })
+        .collect();
+    let packets = built.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(PreparedMessage {
+        message_id: sealed.message_id,
+        k: sealed.k,
+        n: sealed.n,
+        paths: planned.into_iter().map(|p| p.relays).collect(),
+        packets,
+    })
+}
+
+/// Packet `i`'s path index and hops, with fresh delays for its relays (drawn from `rng`).
+fn packet_hops<'a, R: RngCore>(
+    paths: &[Vec<HopSpec<'a>>],
+    i: usize,
+    level: &LevelParams,
+    rng: &mut R,
+) -> (usize, Vec<HopSpec<'a>>) {
+    let path = i % paths.len();
+    let mut hops = paths[path].clone();
+    let last = hops.len() - 1;
+    for hop in &mut hops[..last] {
+        hop.delay_ms = sample_delay_ms(level.mean_delay_ms, rng);
+    }
+    (path, hops)
+}
+
+type Planned<'a> = (Vec<PlannedPath>, Vec<Vec<HopSpec<'a>>>, SealedMessage);
+
+/// Route planning and sealing, the part of [`prepare_message`] before the packets.
+#[allow(clippy::too_many_arguments)]
+fn plan_and_seal<'a, R: RngCore + CryptoRng>(
+    sender: SenderKeys<'_>,
+    sender_provider: &str,
+    recipient: &'a Descriptor,
+    envelope: &Envelope,
+    level: &LevelParams,
+    relays: &[&'a Descriptor],
+    now: u64,
+    rng: &mut R,
+) -> Result<Planned<'a>, Error> {
     let recipient_epoch = recipient.epoch_for(now).ok_or(Error::Expired {
         what: "recipient epoch key",
         from: 0,
@@ -104,7 +249,7 @@ pub fn prepare_message<R: RngCore + CryptoRng>(
         recipient: (&recipient.node_id, &recipient_provider),
     };
     let planned = plan_paths(level, &ends, &pool, rng)?;
-    let mut paths: Vec<Vec<HopSpec<'_>>> = Vec::with_capacity(planned.len());
+    let mut paths: Vec<Vec<HopSpec<'a>>> = Vec::with_capacity(planned.len());
     for p in &planned {
         let chosen: Vec<&Descriptor> = p
             .relays
@@ -120,27 +265,143 @@ pub fn prepare_message<R: RngCore + CryptoRng>(
         paths.push(hops_for(&chosen, recipient, now)?);
     }
     let sealed = seal_message(sender, recipient_epoch, envelope, level.redundancy, rng)?;
-    let mut packets = Vec::with_capacity(sealed.n);
-    for (i, payload) in sealed.payloads.iter().enumerate() {
-        let path = i % paths.len();
-        let mut hops = paths[path].clone();
-        let last = hops.len() - 1;
-        for hop in &mut hops[..last] {
-            hop.delay_ms = sample_delay_ms(level.mean_delay_ms, rng);
-        }
-        let payload: &[u8; PAYLOAD_LEN] = payload;
-        packets.push(OutgoingPacket {
-            shard_index: i as u16,
-            path,
-            first_hop: hops[0].address.to_string(),
-            packet: build_packet(&hops, payload, rng)?,
-        });
+    Ok((planned, paths, sealed))
+}
+
+#[cfg(all(test, feature = "parallel"))]
+mod tests {
+    use super::*;
+    use crate::descriptor::{Limits, PeerType};
+    use crate::identity::{EpochSecret, Identity};
+    use crate::level::LevelName;
+    use crate::message::MessageContent;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn node(
+        seed: u64,
+        address: &str,
+        peer_type: PeerType,
+        difficulty: u8,
+    ) -> (Descriptor, EpochSecret) {
+        let mut r = ChaCha20Rng::seed_from_u64(seed);
+        let id = Identity::generate(&mut r);
+        let epoch = id.new_epoch_key(&mut r, 1, NOW - 10, NOW + 1000);
+        let d = Descriptor {
+            node_id: id.node_id(),
+            address: address.to_string(),
+            peer_type,
+            puzzle_difficulty: difficulty,
+            limits: Limits {
+                packets_per_day: 10,
+                max_message_bytes: 1 << 26,
+            },
+            issued_at: NOW - 10,
+            expires_at: NOW + 1000,
+            epochs: vec![epoch.public.clone()],
+        };
+        (d, epoch)
     }
-    Ok(PreparedMessage {
-        message_id: sealed.message_id,
-        k: sealed.k,
-        n: sealed.n,
-        paths: planned.into_iter().map(|p| p.relays).collect(),
-        packets,
-    })
+
+    fn digest(p: &Result<PreparedMessage, Error>) -> Vec<u8> {
+        match p {
+            Ok(p) => {
+                let mut v = p.message_id.to_vec();
+                for o in &p.packets {
+                    v.extend_from_slice(&o.shard_index.to_be_bytes());
+                    v.extend_from_slice(&o.path.to_be_bytes());
+                    v.extend_from_slice(o.first_hop.as_bytes());
+                    v.extend_from_slice(&o.packet);
+                }
+                v
+            }
+            Err(e) => format!("{e:?}").into_bytes(),
+        }
+    }
+
+    #[test]
+    fn parallel_is_byte_identical_and_leaves_the_rng_alike() {
+        let (_, sender_epoch) = node(1, "alice@a.test", PeerType::Passive, 0);
+        let (sender_desc, _) = node(1, "alice@a.test", PeerType::Passive, 0);
+        let (recipient, _) = node(2, "bob@b.test", PeerType::Passive, 0);
+        let mut relays: Vec<Descriptor> = (0..12u64)
+            .map(|i| {
+                node(
+                    10 + i,
+                    &format!("r{i}@p{i}.test"),
+                    PeerType::Public,
+                    (i % 3) as u8 * 2,
+                )
+                .0
+            })
+            .collect();
+        let sender = SenderKeys {
+            node_id: sender_desc.node_id,
+            epoch: &sender_epoch,
+        };
+        let env = |level, len: usize| Envelope {
+            created_at: NOW,
+            level,
+            content: MessageContent {
+                subject: "s".into(),
+                file_name: None,
+                body: vec![7; len],
+            },
+            sender_descriptor: None,
+            receipt_surb: None,
+            reply_surb: None,
+        };
+        for (round, level) in LevelName::ALL.into_iter().enumerate() {
+            for len in [10usize, 200_000] {
+                let e = env(level, len);
+                let refs: Vec<&Descriptor> = relays.iter().collect();
+                let mut r1 = ChaCha20Rng::seed_from_u64(round as u64 * 7 + len as u64);
+                let mut r2 = r1.clone();
+                let a = prepare_message(
+                    sender,
+                    "a.test",
+                    &recipient,
+                    &e,
+                    &level.params(),
+                    &refs,
+                    NOW,
+                    &mut r1,
+                );
+                let b = prepare_message_parallel(
+                    sender,
+                    "a.test",
+                    &recipient,
+                    &e,
+                    &level.params(),
+                    &refs,
+                    NOW,
+                    &mut r2,
+                );
+                assert!(a.is_ok(), "{level}");
+                assert_eq!(digest(&a), digest(&b), "{level} {len}");
+                assert_eq!(r1.next_u64(), r2.next_u64(), "{level} {len}: RNG state");
+            }
+        }
+        // A weak epoch key on one relay: the same error, the same RNG state afterwards.
+        for r in &mut relays {
+            r.epochs[0].key = [0; 32];
+        }
+        relays[0].epochs[0].key = recipient.epochs[0].key;
+        let e = env(LevelName::Maximum, 300_000);
+        let refs: Vec<&Descriptor> = relays.iter().collect();
+        let mut r1 = ChaCha20Rng::seed_from_u64(99);
+        let mut r2 = r1.clone();
+        let level = LevelName::Maximum.params();
+        let a = prepare_message(
+            sender, "a.test", &recipient, &e, &level, &refs, NOW, &mut r1,
+        );
+        let b = prepare_message_parallel(
+            sender, "a.test", &recipient, &e, &level, &refs, NOW, &mut r2,
+        );
+        assert!(matches!(a, Err(Error::WeakKey)), "{a:?}");
+        assert_eq!(digest(&a), digest(&b));
+        assert_eq!(r1.next_u64(), r2.next_u64());
+    }
 }

@@ -54,7 +54,7 @@ proptest! {
         let body: Vec<u8> = (0..len).map(|i| (i as u64 ^ seed) as u8).collect();
         let env = envelope(body);
         let sealed = seal_message(sender_keys(&sender), &recipient.epoch.public, &env, Redundancy { num: 2, den: 1 }, &mut rng(seed)).expect("seal");
-        prop_assert!(sealed.n >= sealed.k + 1);
+        prop_assert!(sealed.n > sealed.k);
         let mut shards = open_all(&recipient, &sealed.payloads);
         // Drop n - k shards chosen by drop_seed.
         let mut r = drop_seed;

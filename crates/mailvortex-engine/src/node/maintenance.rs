@@ -128,10 +128,10 @@ impl Node {
         let now = self.inner.clock.now_secs();
         let mut keys = lock(&self.inner.keys);
         let mut vault = lock(&self.inner.vault);
-        if keys.rotate(&mut vault, now)? {
-            if let Some(oldest) = keys.epochs.iter().map(|e| e.public.epoch).min() {
-                lock(&self.inner.store).prune_replay_tags(oldest)?;
-            }
+        if keys.rotate(&mut vault, now)?
+            && let Some(oldest) = keys.epochs.iter().map(|e| e.public.epoch).min()
+        {
+            lock(&self.inner.store).prune_replay_tags(oldest)?;
         }
         Ok(())
     }
@@ -283,10 +283,10 @@ impl Node {
             if *stop.borrow() {
                 return;
             }
-            if rate > 0 {
-                if let Err(e) = self.send_cover() {
-                    tracing::debug!(error = %e, "no cover packet this time");
-                }
+            if rate > 0
+                && let Err(e) = self.send_cover()
+            {
+                tracing::debug!(error = %e, "no cover packet this time");
             }
         }
     }

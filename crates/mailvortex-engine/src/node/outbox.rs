@@ -118,17 +118,16 @@ impl Node {
                 let store = lock(&self.inner.store);
                 // mark_sent also logs the send for the daily budget, in the same transaction.
                 let _ = store.mark_sent(p.id, now_ms as i64);
-                if let (Some(id), PacketKind::Message) = (p.message_id, p.kind) {
-                    if let Ok(Some(m)) = store.message_out(&id) {
-                        if m.state == DeliveryState::Queued || m.state == DeliveryState::Retry {
-                            let _ = store.record_delivery_event(
-                                &id,
-                                DeliveryState::Sent,
-                                now_ms as i64,
-                                Some("first packets left"),
-                            );
-                        }
-                    }
+                if let (Some(id), PacketKind::Message) = (p.message_id, p.kind)
+                    && let Ok(Some(m)) = store.message_out(&id)
+                    && (m.state == DeliveryState::Queued || m.state == DeliveryState::Retry)
+                {
+                    let _ = store.record_delivery_event(
+                        &id,
+                        DeliveryState::Sent,
+                        now_ms as i64,
+                        Some("first packets left"),
+                    );
                 }
                 drop(store);
                 match p.kind {

@@ -210,17 +210,12 @@ impl Node {
         let known_before = lock(&self.inner.store)
             .peer(&msg.sender.node_id.0)?
             .is_some();
-        if let Some(bytes) = &msg.envelope.sender_descriptor {
-            if let Ok(d) = check_descriptor(bytes, now_ms / 1000) {
-                if msg.sender_matches(&d) && d.node_id != self.node_id() {
-                    lock(&self.inner.store).upsert_peer(
-                        &d.node_id.0,
-                        &d.address,
-                        bytes,
-                        now_ms as i64,
-                    )?;
-                }
-            }
+        if let Some(bytes) = &msg.envelope.sender_descriptor
+            && let Ok(d) = check_descriptor(bytes, now_ms / 1000)
+            && msg.sender_matches(&d)
+            && d.node_id != self.node_id()
+        {
+            lock(&self.inner.store).upsert_peer(&d.node_id.0, &d.address, bytes, now_ms as i64)?;
         }
         let body = msg.envelope.encode()?;
         let new = {
@@ -306,29 +301,28 @@ impl Node {
             if let Some(msg) = meta.purpose.strip_prefix("receipt:") {
                 if let (Ok(receipt), Some(mid)) =
                     (Receipt::decode(&content), crate::api::parse_message_id(msg))
+                    && receipt.message_id == mid
                 {
-                    if receipt.message_id == mid {
-                        let already = lock(&self.inner.store)
-                            .message_out(&mid)?
-                            .is_some_and(|m| m.state == DeliveryState::Delivered);
-                        if !already {
-                            let store = lock(&self.inner.store);
-                            store.record_delivery_event(
-                                &mid,
-                                DeliveryState::Delivered,
-                                now_ms,
-                                Some(&format!(
-                                    "receipt: {} shards arrived",
-                                    receipt.shards_received
-                                )),
-                            )?;
-                            store.kv_delete(&format!("sendmeta:{msg}"))?;
-                            drop(store);
-                            self.drop_sealed(&mid)?;
-                            self.inner.events.emit(Event::MessageDelivered {
-                                message_id: msg.to_string(),
-                            });
-                        }
+                    let already = lock(&self.inner.store)
+                        .message_out(&mid)?
+                        .is_some_and(|m| m.state == DeliveryState::Delivered);
+                    if !already {
+                        let store = lock(&self.inner.store);
+                        store.record_delivery_event(
+                            &mid,
+                            DeliveryState::Delivered,
+                            now_ms,
+                            Some(&format!(
+                                "receipt: {} shards arrived",
+                                receipt.shards_received
+                            )),
+                        )?;
+                        store.kv_delete(&format!("sendmeta:{msg}"))?;
+                        drop(store);
+                        self.drop_sealed(&mid)?;
+                        self.inner.events.emit(Event::MessageDelivered {
+                            message_id: msg.to_string(),
+                        });
                     }
                 }
             } else if meta.purpose == "loop" {
@@ -445,10 +439,10 @@ impl Node {
     }
 
     fn save_foreign(&self, key: &str, set: &BTreeSet<u32>) {
-        if let Ok(b) = serde_json::to_vec(set) {
-            if let Err(e) = lock(&self.inner.store).kv_set(key, &b) {
-                tracing::warn!(error = %e, "could not remember foreign mails");
-            }
+        if let Ok(b) = serde_json::to_vec(set)
+            && let Err(e) = lock(&self.inner.store).kv_set(key, &b)
+        {
+            tracing::warn!(error = %e, "could not remember foreign mails");
         }
     }
 }
