@@ -40,6 +40,26 @@ impl Clock {
         }
     }
 
+    /// Time running `factor` times faster than real time from `origin_unix_ms` on: protocol
+    /// time equals real time at the origin. Processes given the same origin and factor agree
+    /// on protocol time (a node restarted, or a `send` next to a running daemon), which a
+    /// clock anchored at each process's own start ([`Clock::scaled`]) cannot.
+    pub fn scaled_since(factor: f64, origin_unix_ms: u64) -> Self {
+        let factor = factor.max(1e-6);
+        let now_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let elapsed_ms = now_unix_ms.saturating_sub(origin_unix_ms) as f64;
+        Clock {
+            inner: Arc::new(ClockInner {
+                start_real: Instant::now(),
+                start_unix_ms: origin_unix_ms + (elapsed_ms * factor) as u64,
+                factor,
+            }),
+        }
+    }
+
     /// The speed-up factor.
     pub fn factor(&self) -> f64 {
         self.inner.factor
@@ -78,5 +98,20 @@ mod tests {
         let a = c.now_ms();
         std::thread::sleep(Duration::from_millis(20));
         assert!(c.now_ms() - a >= 19_000);
+    }
+
+    #[test]
+    fn clocks_with_one_origin_agree() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let origin = now - 10_000;
+        let a = Clock::scaled_since(100.0, origin);
+        std::thread::sleep(Duration::from_millis(30));
+        let b = Clock::scaled_since(100.0, origin);
+        let (ta, tb) = (a.now_ms(), b.now_ms());
+        assert!(ta.abs_diff(tb) < 1_000, "{ta} vs {tb}");
+        assert!(ta >= origin + 999_000);
     }
 }

@@ -40,9 +40,11 @@ pub(crate) fn sealed_key(id: &[u8; 16], index: usize) -> String {
 }
 
 /// How long to wait for a receipt before sending again: there and back through the relays
-/// with their mean delays, twice over, plus an hour for polling and transit.
-pub(crate) fn receipt_timeout_ms(level: &LevelParams) -> u64 {
-    2 * 2 * level.hops() as u64 * level.mean_delay_ms + 3_600_000
+/// with their mean delays, twice over, plus an hour for polling and transit. That hour is
+/// about mail servers, so it is real time (like the outbox's backoff): with a scaled clock it
+/// is `factor` protocol hours, or a fast test clock would resend messages still in transit.
+pub(crate) fn receipt_timeout_ms(level: &LevelParams, clock: &crate::clock::Clock) -> u64 {
+    2 * 2 * level.hops() as u64 * level.mean_delay_ms + (3_600_000.0 * clock.factor()) as u64
 }
 
 impl Node {
@@ -88,9 +90,18 @@ impl Node {
 
     /// Queues a message; returns its id (hex). Packets leave when [`Node::run`] is running.
     pub fn send(&self, req: SendRequest) -> Result<String> {
+        let mean_delay_ms = req.level.params().mean_delay_ms;
+        self.send_with_mean_delay(req, mean_delay_ms)
+    }
+
+    /// [`Node::send`] with the level's mean mixing delay replaced by `mean_delay_ms`, for
+    /// benchmarks and tests (0: through the level's relays without mixing delays; the
+    /// receipt's way back too). Retransmissions, if any, use the level's own delays.
+    pub fn send_with_mean_delay(&self, req: SendRequest, mean_delay_ms: u64) -> Result<String> {
         let now = self.inner.clock.now_secs();
         let now_ms = self.inner.clock.now_ms();
-        let level = req.level.params();
+        let mut level = req.level.params();
+        level.mean_delay_ms = mean_delay_ms;
         let recipient = self
             .known_descriptors(false)?
             .into_iter()
@@ -172,7 +183,7 @@ impl Node {
             n: sealed.n,
             k: sealed.k,
             attempt: 0,
-            deadline_ms: now_ms + receipt_timeout_ms(&level),
+            deadline_ms: now_ms + receipt_timeout_ms(&level, &self.inner.clock),
             relays: relays.clone(),
         };
         let surb_meta = SurbMeta {

@@ -236,7 +236,7 @@ impl Node {
         )?;
         let account = self.send_account()?;
         meta.attempt += 1;
-        meta.deadline_ms = now_ms + receipt_timeout_ms(&params);
+        meta.deadline_ms = now_ms + receipt_timeout_ms(&params, &self.inner.clock);
         meta.relays = paths.iter().flatten().map(|d| d.node_id.to_hex()).collect();
         let store = lock(&self.inner.store);
         for (first_hop, packet) in &packets {

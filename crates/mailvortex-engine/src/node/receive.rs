@@ -162,7 +162,10 @@ impl Node {
             .kv_get(&format!("done:{}", hex(&id)))?
             .is_some();
         if done {
-            lock(&self.inner.store).check_and_insert_replay_tag(epoch, tag)?;
+            // The message is complete: a fresh packet is a late duplicate, a seen one a replay.
+            if !lock(&self.inner.store).check_and_insert_replay_tag(epoch, tag)? {
+                self.reject("replayed packet");
+            }
             return Ok(Outcome::Consumed);
         }
         let accepted = lock(&self.inner.store).accept_shard(
