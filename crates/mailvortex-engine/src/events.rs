@@ -50,6 +50,8 @@ pub enum Event {
     CoverSent { kind: String },
     /// A loop cover packet came back.
     LoopReturned,
+    /// A node introduced itself in-band (we answered its request, or it answered ours).
+    PeerIntroduced { node_id: String, answered: bool },
 }
 
 /// A broadcast channel of [`Event`]s; slow subscribers miss old events, never block the engine.

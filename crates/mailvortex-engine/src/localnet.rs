@@ -45,24 +45,34 @@ fn memory_account(address: &str) -> AccountConfig {
     }
 }
 
+fn new_node(
+    home: &Path,
+    address: &str,
+    peer_type: PeerType,
+    provider: &MemoryProvider,
+    clock: &Clock,
+) -> Result<Node> {
+    let options = NodeOptions {
+        clock: clock.clone(),
+        transport: TransportChoice::Memory(provider.clone()),
+    };
+    let create = CreateOptions {
+        peer_type,
+        unlock: Unlock::Passphrase(SecretString::from("local network demo passphrase")),
+        fast_kdf: true,
+    };
+    let node = Node::create(home, create, options)?;
+    node.add_account(memory_account(address), Zeroizing::new("unused".into()))?;
+    Ok(node)
+}
+
 impl LocalNetwork {
     /// Creates `relays` public relays (spread over three providers) and `users` passive users
     /// under `base`, and introduces everyone to everyone (as invites and a relay list would).
     pub fn create(base: &Path, relays: usize, users: usize, clock: Clock) -> Result<LocalNetwork> {
         let provider = MemoryProvider::new();
-        let options = NodeOptions {
-            clock,
-            transport: TransportChoice::Memory(provider.clone()),
-        };
-        let make = |dir: &str, address: &str, peer_type: PeerType| -> Result<Node> {
-            let create = CreateOptions {
-                peer_type,
-                unlock: Unlock::Passphrase(SecretString::from("local network demo passphrase")),
-                fast_kdf: true,
-            };
-            let node = Node::create(&base.join(dir), create, options.clone())?;
-            node.add_account(memory_account(address), Zeroizing::new("unused".into()))?;
-            Ok(node)
+        let make = |dir: &str, address: &str, peer_type: PeerType| {
+            new_node(&base.join(dir), address, peer_type, &provider, &clock)
         };
         let relay_nodes = (1..=relays)
             .map(|i| {
@@ -97,6 +107,17 @@ impl LocalNetwork {
             relays: relay_nodes,
             users: user_nodes,
         })
+    }
+
+    /// A further node on the same provider, introduced to nobody.
+    pub fn stranger(&self, home: &Path, address: &str, peer_type: PeerType) -> Result<Node> {
+        let clock = self
+            .users
+            .first()
+            .or(self.relays.first())
+            .map(|n| n.clock().clone())
+            .unwrap_or_else(Clock::system);
+        new_node(home, address, peer_type, &self.provider, &clock)
     }
 
     /// Every node.

@@ -193,3 +193,50 @@ async fn the_daily_send_budget_is_never_exceeded() {
     assert_eq!(from_alice, 3, "exactly the budget, no more");
     running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_can_be_asked_for_its_descriptor_and_stealth_nodes_stay_silent() {
+    use mailvortex_proto::descriptor::PeerType;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let net = LocalNetwork::create(dir.path(), 4, 2, Clock::scaled(5000.0)).expect("net");
+    let dave = net
+        .stranger(
+            &dir.path().join("dave"),
+            "dave@d.example",
+            PeerType::Passive,
+        )
+        .expect("dave");
+    let eve = net
+        .stranger(&dir.path().join("eve"), "eve@e.example", PeerType::Stealth)
+        .expect("eve");
+    let mut running = start(&net);
+    for n in [&dave, &eve] {
+        let n = n.clone();
+        let rx = running.stop.subscribe();
+        running
+            .handles
+            .push(tokio::spawn(async move { n.run(rx).await }));
+    }
+    dave.request_descriptor("bob@b.example").expect("ask bob");
+    dave.request_descriptor("eve@e.example").expect("ask eve");
+    let knows = |n: &Node, a: &str| n.peers().expect("peers").iter().any(|p| p.address == a);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline && !knows(&dave, "bob@b.example") {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(knows(&dave, "bob@b.example"), "bob answered");
+    assert!(knows(&net.users[1], "dave@d.example"), "bob learned dave");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !knows(&dave, "eve@e.example"),
+        "a stealth node never answers strangers"
+    );
+    assert!(
+        !net.provider
+            .submissions()
+            .iter()
+            .any(|m| m.from == "eve@e.example"),
+        "eve sent nothing at all"
+    );
+    running.shutdown().await;
+}

@@ -7,6 +7,8 @@
 //! replay tags, messages encrypted at rest).
 
 mod compose;
+mod introduce;
+mod load;
 mod maintenance;
 mod outbox;
 mod receive;
@@ -99,6 +101,7 @@ pub(crate) struct Inner {
     pub(crate) transport: TransportChoice,
     pub(crate) surb_key: Zeroizing<[u8; 32]>,
     pub(crate) wake_outbox: Notify,
+    pub(crate) load: Mutex<load::LoadMeter>,
     /// The node home's lock, if this process holds it. Only the holder rotates keys and runs
     /// the loops; other processes (a `mailvortex send` while the daemon runs) share the store.
     pub(crate) home_lock: Option<std::fs::File>,
@@ -196,6 +199,7 @@ impl Node {
                 transport: options.transport,
                 surb_key,
                 wake_outbox: Notify::new(),
+                load: Mutex::new(load::LoadMeter::default()),
                 home_lock,
             }),
         })
@@ -276,11 +280,25 @@ impl Node {
             .map_err(|_| EngineError::Invalid("stored password is not UTF-8".into()))
     }
 
-    /// This node's signed descriptor, valid now.
+    /// This node's signed descriptor, valid now (advertising the difficulty its load asks for).
     pub fn descriptor(&self) -> Result<(Descriptor, Vec<u8>)> {
         let now = self.inner.clock.now_secs();
-        let config = lock(&self.inner.config);
+        let mut config = lock(&self.inner.config).clone();
+        config.puzzle_difficulty = self.difficulties().0;
         lock(&self.inner.keys).descriptor(&config, now)
+    }
+
+    /// (advertised, required) puzzle difficulty under the current load.
+    pub(crate) fn difficulties(&self) -> (u8, u8) {
+        let (base, budget) = {
+            let c = lock(&self.inner.config);
+            (
+                c.puzzle_difficulty,
+                c.accounts.iter().map(|a| a.daily_send_budget).sum::<u32>(),
+            )
+        };
+        let recent = lock(&self.inner.load).last_hour(self.inner.clock.now_ms());
+        load::difficulties(base, recent, budget)
     }
 
     /// The invite link (`mailvortex:...`) to hand to correspondents.

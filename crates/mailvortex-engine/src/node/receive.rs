@@ -49,10 +49,10 @@ impl Node {
             return Ok(Outcome::Foreign);
         }
         let now = self.inner.clock.now_secs();
+        let (_, difficulty) = self.difficulties();
         for candidate in &candidates {
             let opened = {
                 let keys = lock(&self.inner.keys);
-                let difficulty = lock(&self.inner.config).puzzle_difficulty;
                 let keyring = EpochKeyring {
                     node_id: keys.identity.node_id(),
                     epochs: keys.live_slice(now),
@@ -61,13 +61,24 @@ impl Node {
                 open_packet(&keyring, candidate)
             };
             match opened {
-                Err(mailvortex_proto::Error::BadMac) => continue,
+                // Not a packet for us (junk, another node's, an introduction): look further.
+                Err(
+                    mailvortex_proto::Error::BadMac
+                    | mailvortex_proto::Error::WeakKey
+                    | mailvortex_proto::Error::Malformed { what: "packet", .. },
+                ) => continue,
                 Err(e) => {
                     self.reject(e);
                     return Ok(Outcome::Consumed);
                 }
-                Ok(p) => return self.handle_opened(p),
+                Ok(p) => {
+                    lock(&self.inner.load).record(self.inner.clock.now_ms());
+                    return self.handle_opened(p);
+                }
             }
+        }
+        if let Some(outcome) = self.handle_introduction(&candidates)? {
+            return Ok(outcome);
         }
         self.reject("a carrier-sized attachment did not authenticate (tampered, or not for this node); left in the mailbox");
         Ok(Outcome::Foreign)
