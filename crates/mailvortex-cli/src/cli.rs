@@ -20,6 +20,10 @@ pub(crate) struct Cli {
     /// Run protocol time this many times faster (tests; mixing delays shrink accordingly).
     #[arg(long, global = true, default_value_t = 1.0, hide = true)]
     pub(crate) time_factor: f64,
+    /// Unix ms at which scaled protocol time equals real time (tests: give every process of a
+    /// test network the same origin so they agree on protocol time; default: this process's start).
+    #[arg(long, global = true, hide = true, env = "MAILVORTEX_TIME_ORIGIN")]
+    pub(crate) time_origin: Option<u64>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -35,6 +39,11 @@ pub(crate) enum Command {
     Invite,
     /// Import invite links or descriptor files of correspondents and relays.
     Import(ImportArgs),
+    /// Ask a mail address for its descriptor in an ordinary-looking mail (answered while both run).
+    RequestDescriptor {
+        /// The address to ask.
+        address: String,
+    },
     /// Export this node's signed descriptor to a file.
     ExportDescriptor {
         /// Output file.
@@ -45,6 +54,11 @@ pub(crate) enum Command {
     Relays(RelaysCommand),
     /// List known peers.
     Peers,
+    /// Change node settings (only the options given).
+    Settings(SettingsArgs),
+    /// Print the default carrier templates (subjects, bodies, file names) as TOML; edit and save
+    /// them as `templates.toml` in the node home to use your own.
+    Templates,
     /// Send a text or a file anonymously.
     Send(SendArgs),
     /// Delivery status with its timeline (all sent messages without an id).
@@ -192,6 +206,9 @@ pub(crate) struct SendArgs {
     /// Anonymity level: direct, fast, standard, strong or maximum.
     #[arg(long, default_value = "standard")]
     pub(crate) level: String,
+    /// Mean mixing delay per hop in ms instead of the level's (benchmarks: 0 = no mixing).
+    #[arg(long, hide = true)]
+    pub(crate) mean_delay_ms: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -208,4 +225,20 @@ pub(crate) struct DemoArgs {
     /// Keep the demo nodes in this directory (default: a temporary one).
     #[arg(long)]
     pub(crate) keep: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SettingsArgs {
+    /// Cover packets (loops and drops) per day, within the accounts' send budgets.
+    #[arg(long)]
+    pub(crate) cover_per_day: Option<u32>,
+    /// Puzzle difficulty (bits) asked of every packet; raised automatically under load.
+    #[arg(long)]
+    pub(crate) puzzle_difficulty: Option<u8>,
+    /// Forward packets to addresses of nodes this node does not know (off by default).
+    #[arg(long)]
+    pub(crate) forward_to_unknown: Option<bool>,
+    /// Mailbox poll period in seconds when the server has no IDLE.
+    #[arg(long)]
+    pub(crate) poll_seconds: Option<u64>,
 }

@@ -78,7 +78,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
         home: cli.home.clone().unwrap_or_else(default_home),
         json: cli.json,
         passphrase_stdin: cli.passphrase_stdin,
-        clock: Clock::scaled(cli.time_factor),
+        clock: match cli.time_origin {
+            Some(origin) => Clock::scaled_since(cli.time_factor, origin),
+            None => Clock::scaled(cli.time_factor),
+        },
         stdin: Stdin::default(),
     };
     match cli.command {
@@ -212,6 +215,13 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
                     .join("\n")
             })
         }
+        Command::RequestDescriptor { address } => {
+            let node = ctx.open()?;
+            node.request_descriptor(&address)?;
+            ctx.print(&serde_json::json!({ "asked": address }), |_| {
+                format!("asked {address} for its descriptor; the answer is imported while `mailvortex run` is running")
+            })
+        }
         Command::ExportDescriptor { out } => {
             let node = ctx.open()?;
             let (_, bytes) = node.descriptor()?;
@@ -253,6 +263,44 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
             let peers = node.import_relay_list(&bytes, &signer)?;
             ctx.print(&peers, |p| format!("{} relays imported", p.len()))
         }
+        Command::Settings(a) => {
+            let node = ctx.open()?;
+            if a.puzzle_difficulty
+                .is_some_and(|d| d > mailvortex_proto::puzzle::MAX_DIFFICULTY)
+            {
+                bail!(
+                    "--puzzle-difficulty must be at most {}",
+                    mailvortex_proto::puzzle::MAX_DIFFICULTY
+                );
+            }
+            node.update_config(|c| {
+                if let Some(v) = a.cover_per_day {
+                    c.cover_packets_per_day = v;
+                }
+                if let Some(v) = a.puzzle_difficulty {
+                    c.puzzle_difficulty = v;
+                }
+                if let Some(v) = a.forward_to_unknown {
+                    c.forward_to_unknown = v;
+                }
+                if let Some(v) = a.poll_seconds {
+                    c.poll_seconds = v.max(1);
+                }
+            })?;
+            let mut c = node.config();
+            c.accounts.clear();
+            ctx.print(&c, |c| {
+                format!(
+                    "peer type {}, puzzle difficulty {}, cover {}/day, forward to unknown: {}, poll every {} s",
+                    c.peer_type, c.puzzle_difficulty, c.cover_packets_per_day, c.forward_to_unknown, c.poll_seconds
+                )
+            })
+        }
+        Command::Templates => {
+            let toml = mailvortex_engine::default_templates_toml()?;
+            print!("{toml}");
+            Ok(())
+        }
         Command::Peers => {
             let node = ctx.open()?;
             let peers = node.peers()?;
@@ -274,13 +322,17 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
                 ),
                 (None, None) => (ctx.stdin.rest()?, None),
             };
-            let id = node.send(SendRequest {
+            let request = SendRequest {
                 to: args.to.clone(),
                 subject: args.subject.clone(),
                 body,
                 file_name,
                 level,
-            })?;
+            };
+            let id = match args.mean_delay_ms {
+                Some(ms) => node.send_with_mean_delay(request, ms)?,
+                None => node.send(request)?,
+            };
             let status = node.status(&id)?;
             ctx.print(&status, |s| {
                 format!(
@@ -383,7 +435,17 @@ async fn run(ctx: &mut Ctx) -> Result<()> {
     let mut events = node.subscribe();
     let json = ctx.json;
     tokio::spawn(async move {
-        while let Ok(e) = events.recv().await {
+        loop {
+            let e = match events.recv().await {
+                Ok(e) => e,
+                // A burst outran this printer: say so and go on (stopping here would silence
+                // every later event of a long-running daemon).
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    eprintln!("warning: {n} events were not printed (output too slow)");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
             if json {
                 if let Ok(s) = serde_json::to_string(&e) {
                     println!("{s}");

@@ -26,7 +26,8 @@ pub fn parse_invite(uri: &str, now: u64) -> Result<(Descriptor, Vec<u8>)> {
     let bytes = URL_SAFE_NO_PAD
         .decode(body.trim_start_matches("//"))
         .map_err(|_| EngineError::Invalid("the invite is damaged (not base64url)".into()))?;
-    let d = check_descriptor(&bytes, now)?;
+    let d = check_descriptor(&bytes, now)
+        .map_err(|e| EngineError::Invalid(format!("the invite is damaged or expired: {e}")))?;
     Ok((d, bytes))
 }
 

@@ -36,6 +36,7 @@ pub use clock::Clock;
 pub use config::{AccountConfig, NodeConfig, ServerConfig};
 pub use error::{EngineError, Result};
 pub use events::Event;
+pub use node::default_templates_toml;
 pub use node::{CreateOptions, Node, NodeOptions, TransportChoice};
 pub use transport::memory::MemoryProvider;
 pub use transport::tls::Security;

@@ -191,13 +191,79 @@ fn shard_tag(k_msg: &[u8; 32], message_id: &[u8; 16], index: u16, data: &[u8]) -
     mac.finalize().into()
 }
 
+/// The part every shard payload shares.
+struct ShardHead<'a> {
+    eph_pub: [u8; 32],
+    sender_box: &'a [u8],
+    message_id: [u8; 16],
+    k: u16,
+    n: u16,
+    ct_len: u32,
+    k_msg: &'a [u8; 32],
+}
+
+impl ShardHead<'_> {
+    /// Shard `index`'s payload: header fields, `data` (SHARD_LEN bytes), then the tag.
+    fn payload(&self, index: u16, data: &[u8]) -> Result<Box<[u8; PAYLOAD_LEN]>, Error> {
+        let mut p = Box::new([0u8; PAYLOAD_LEN]);
+        let fields: [&[u8]; 8] = [
+            &self.eph_pub,
+            self.sender_box,
+            &self.message_id,
+            &self.k.to_be_bytes(),
+            &self.n.to_be_bytes(),
+            &index.to_be_bytes(),
+            &self.ct_len.to_be_bytes(),
+            data,
+        ];
+        let mut at = 0;
+        for f in fields {
+            let end = at + f.len();
+            if end > PAYLOAD_LEN - 16 {
+                return Err(Error::InvalidArgument("shard layout"));
+            }
+            p[at..end].copy_from_slice(f);
+            at = end;
+        }
+        if at != PAYLOAD_LEN - 16 {
+            return Err(Error::InvalidArgument("shard layout"));
+        }
+        let tag = shard_tag(self.k_msg, &self.message_id, index, &p[..at]);
+        p[at..].copy_from_slice(&tag);
+        Ok(p)
+    }
+}
+
+fn assemble(head: &ShardHead<'_>, shards: &[&[u8]]) -> Result<Vec<Box<[u8; PAYLOAD_LEN]>>, Error> {
+    shards
+        .iter()
+        .enumerate()
+        .map(|(index, data)| head.payload(index as u16, data))
+        .collect()
+}
+
 /// Seals `envelope` for `recipient` and erasure-codes it with `redundancy`.
+///
+/// Random values are drawn in this order: 32 bytes (`fill_bytes`) for the ephemeral X25519
+/// secret, 24 bytes for the message nonce, 16 bytes for the message id.
 pub fn seal_message<R: RngCore + CryptoRng>(
     sender: SenderKeys<'_>,
     recipient: &EpochPublic,
     envelope: &Envelope,
     redundancy: Redundancy,
     rng: &mut R,
+) -> Result<SealedMessage, Error> {
+    seal_message_with(sender, recipient, envelope, redundancy, rng, false)
+}
+
+/// [`seal_message`]; with `parallel` (and the feature) the shard payloads are built on all cores.
+pub(crate) fn seal_message_with<R: RngCore + CryptoRng>(
+    sender: SenderKeys<'_>,
+    recipient: &EpochPublic,
+    envelope: &Envelope,
+    redundancy: Redundancy,
+    rng: &mut R,
+    parallel: bool,
 ) -> Result<SealedMessage, Error> {
     let plaintext = Zeroizing::new(envelope.encode()?);
     if plaintext.len() > MAX_MESSAGE_LEN {
@@ -233,15 +299,13 @@ pub fn seal_message<R: RngCore + CryptoRng>(
     let sender_box = XSalsa20Poly1305::new((&*k_anon).into())
         .encrypt(&Nonce::default(), sender_ref.as_slice())
         .map_err(|_| Error::InvalidArgument("sealing failed"))?;
-    // The message itself.
+    // The message itself: nonce || tag || ciphertext, with room for the shard padding.
     let mut nonce = [0u8; 24];
     rng.fill_bytes(&mut nonce);
-    let mut ciphertext = nonce.to_vec();
-    ciphertext.extend(
-        XSalsa20Poly1305::new((&*k_msg).into())
-            .encrypt(&Nonce::from(nonce), plaintext.as_slice())
-            .map_err(|_| Error::InvalidArgument("sealing failed"))?,
-    );
+    let sealed_len = 24 + 16 + plaintext.len();
+    let mut ciphertext = Vec::with_capacity(sealed_len.div_ceil(SHARD_LEN).max(1) * SHARD_LEN);
+    ciphertext.extend_from_slice(&nonce);
+    crate::packet::secretbox_seal(&k_msg, &nonce, &plaintext, &mut ciphertext)?;
     let ct_len =
         u32::try_from(ciphertext.len()).map_err(|_| Error::InvalidArgument("message too large"))?;
     let k = ciphertext.len().div_ceil(SHARD_LEN);
@@ -260,29 +324,36 @@ pub fn seal_message<R: RngCore + CryptoRng>(
     let (Ok(k16), Ok(n16)) = (k16, n16) else {
         return Err(Error::InvalidArgument("too many shards"));
     };
-    let mut payloads = Vec::with_capacity(n);
-    for (index, data) in originals
+    let shards: Vec<&[u8]> = originals
         .iter()
         .copied()
         .chain(recovery.iter().map(Vec::as_slice))
-        .enumerate()
-    {
-        let index = index as u16; // < n16
-        let mut p = Box::new([0u8; PAYLOAD_LEN]);
-        let mut w = Writer::with_capacity(PAYLOAD_LEN);
-        w.put(&eph_pub)
-            .put(&sender_box)
-            .put(&message_id)
-            .u16(k16)
-            .u16(n16)
-            .u16(index)
-            .u32(ct_len)
-            .put(data);
-        let tag = shard_tag(&k_msg, &message_id, index, w.as_slice());
-        w.put(&tag);
-        p.copy_from_slice(w.as_slice());
-        payloads.push(p);
-    }
+        .collect();
+    let head = ShardHead {
+        eph_pub,
+        sender_box: &sender_box,
+        message_id,
+        k: k16,
+        n: n16,
+        ct_len,
+        k_msg: &k_msg,
+    };
+    #[cfg(feature = "parallel")]
+    let payloads = if parallel {
+        use rayon::prelude::*;
+        shards
+            .par_iter()
+            .enumerate()
+            .map(|(index, data)| head.payload(index as u16, data))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        assemble(&head, &shards)?
+    };
+    #[cfg(not(feature = "parallel"))]
+    let payloads = {
+        let _ = parallel;
+        assemble(&head, &shards)?
+    };
     Ok(SealedMessage {
         message_id,
         k,

@@ -5,7 +5,7 @@ use rand_core::{CryptoRng, RngCore};
 use crate::descriptor::Descriptor;
 use crate::error::Error;
 use crate::level::LevelParams;
-use crate::message::{Envelope, SealedMessage, SenderKeys, seal_message};
+use crate::message::{Envelope, SealedMessage, SenderKeys, seal_message_with};
 use crate::packet::{HopSpec, PAYLOAD_LEN, build_packet};
 use crate::route::{PlannedPath, RelayCandidate, RouteEnds, plan_paths};
 
@@ -79,7 +79,7 @@ pub fn hops_for<'a>(
 /// takes path `i mod paths`. The recipient's epoch key valid at `now` is used end to end.
 ///
 /// Random values are drawn in this order: route planning ([`plan_paths`]), sealing
-/// ([`seal_message`]), then per packet in shard order its relays' delays (one `next_u64`
+/// ([`crate::message::seal_message`]), then per packet in shard order its relays' delays (one `next_u64`
 /// each, first relay first, none when the level has no delay) followed by what
 /// [`crate::packet::build_header`] draws for it.
 // Every argument is a distinct input of the one job; a parameter struct would only rename them.
@@ -103,6 +103,7 @@ pub fn prepare_message<R: RngCore + CryptoRng>(
         relays,
         now,
         rng,
+        false,
     )?;
     let mut packets = Vec::with_capacity(sealed.n);
     for (i, payload) in sealed.payloads.iter().enumerate() {
@@ -136,6 +137,7 @@ pub fn prepare_message<R: RngCore + CryptoRng>(
 /// state; the other packets of a path use the same hops and so cannot fail.
 /// Only with the `parallel` feature.
 #[cfg(feature = "parallel")]
+#[allow(clippy::too_many_arguments)] // the same arguments as `prepare_message`
 pub fn prepare_message_parallel<R: RngCore + CryptoRng>(
     sender: SenderKeys<'_>,
     sender_provider: &str,
@@ -163,6 +165,7 @@ pub fn prepare_message_parallel<R: RngCore + CryptoRng>(
         relays,
         now,
         rng,
+        true,
     )?;
     let mut jobs = Vec::with_capacity(sealed.n);
     for (i, payload) in sealed.payloads.iter().enumerate() {
@@ -220,7 +223,8 @@ fn packet_hops<'a, R: RngCore>(
 
 type Planned<'a> = (Vec<PlannedPath>, Vec<Vec<HopSpec<'a>>>, SealedMessage);
 
-/// Route planning and sealing, the part of [`prepare_message`] before the packets.
+/// Route planning and sealing, the part of [`prepare_message`] before the packets
+/// (`parallel`: build the shard payloads on all cores, same bytes).
 #[allow(clippy::too_many_arguments)]
 fn plan_and_seal<'a, R: RngCore + CryptoRng>(
     sender: SenderKeys<'_>,
@@ -231,6 +235,7 @@ fn plan_and_seal<'a, R: RngCore + CryptoRng>(
     relays: &[&'a Descriptor],
     now: u64,
     rng: &mut R,
+    parallel: bool,
 ) -> Result<Planned<'a>, Error> {
     let recipient_epoch = recipient.epoch_for(now).ok_or(Error::Expired {
         what: "recipient epoch key",
@@ -264,7 +269,14 @@ fn plan_and_seal<'a, R: RngCore + CryptoRng>(
             .collect::<Result<_, _>>()?;
         paths.push(hops_for(&chosen, recipient, now)?);
     }
-    let sealed = seal_message(sender, recipient_epoch, envelope, level.redundancy, rng)?;
+    let sealed = seal_message_with(
+        sender,
+        recipient_epoch,
+        envelope,
+        level.redundancy,
+        rng,
+        parallel,
+    )?;
     Ok((planned, paths, sealed))
 }
 

@@ -16,7 +16,7 @@ use crate::codec::{Reader, Writer};
 use crate::descriptor::validate_address;
 use crate::error::{DecodeError, Error};
 use crate::packet::{
-    DeliverKind, HEADER_LEN, HopSpec, PACKET_LEN, PAYLOAD_LEN, build_header, xor_keystream,
+    DeliverKind, HEADER_LEN, HopSpec, PACKET_LEN, PAYLOAD_LEN, build_header, xor_keystreams,
 };
 
 /// Most content bytes a reply carries.
@@ -210,9 +210,7 @@ pub fn open_reply(secret: &SurbSecret, payload: &[u8]) -> Result<Vec<u8>, Error>
         });
     }
     let mut p = payload.to_vec();
-    for key in &secret.payload_keys {
-        xor_keystream(key, &mut p);
-    }
+    xor_keystreams(&secret.payload_keys, &mut p);
     let (nonce, sealed) = p.split_at(24);
     let plain = Zeroizing::new(
         XSalsa20Poly1305::new((&secret.key).into())

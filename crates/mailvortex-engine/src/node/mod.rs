@@ -503,6 +503,13 @@ impl Node {
     }
 }
 
+/// The built-in carrier templates as editable TOML (save as `templates.toml` in the node home).
+pub fn default_templates_toml() -> Result<String> {
+    mailvortex_carrier::CarrierTemplates::default()
+        .to_toml()
+        .map_err(|e| EngineError::Invalid(e.to_string()))
+}
+
 /// Takes the node home's lock file if free (`None` if another process holds it).
 fn lock_home(home: &Path) -> Result<Option<std::fs::File>> {
     let path = home.join("node.lock");

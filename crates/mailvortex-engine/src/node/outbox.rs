@@ -21,7 +21,7 @@ impl Node {
         senders: HashMap<String, Arc<dyn MailSender>>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        let templates = CarrierTemplates::default();
+        let templates = self.carrier_templates();
         loop {
             if *stop.borrow() {
                 return;
@@ -171,6 +171,22 @@ impl Node {
                     }
                 }
             }
+        }
+    }
+
+    /// The carrier templates: `templates.toml` in the node home if present and valid, else
+    /// the built-in set.
+    fn carrier_templates(&self) -> CarrierTemplates {
+        let path = self.inner.home.join("templates.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match CarrierTemplates::from_toml(&text) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(error = %e, path = %path.display(), "invalid carrier templates; using the built-in ones");
+                    CarrierTemplates::default()
+                }
+            },
+            Err(_) => CarrierTemplates::default(),
         }
     }
 

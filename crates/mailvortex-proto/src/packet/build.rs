@@ -2,6 +2,7 @@
 
 use rand_core::{CryptoRng, RngCore};
 use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroize;
 
 use crate::descriptor::validate_address;
 use crate::error::Error;
@@ -11,7 +12,7 @@ use crate::puzzle::Challenge;
 use super::slot::{Command, DeliverKind, RoutingSlot};
 use super::{
     BETA_LEN, HEADER_LEN, HopKeys, MAX_HOPS, PACKET_LEN, PACKET_VERSION, PAYLOAD_LEN, SLOT_LEN,
-    header_mac, xor_keystream,
+    header_mac, xor_keystream, xor_keystreams,
 };
 
 /// One hop of a route, as the sender sees it.
@@ -58,19 +59,122 @@ impl PacketBuilder {
         let mut packet = Vec::with_capacity(PACKET_LEN);
         packet.extend_from_slice(&self.header);
         packet.extend_from_slice(payload);
-        let body = &mut packet[HEADER_LEN..];
-        for key in &self.payload_keys {
-            xor_keystream(key, body);
-        }
+        // All layers chunk by chunk (XOR commutes, so this is every keystream in turn).
+        xor_keystreams(&self.payload_keys, &mut packet[HEADER_LEN..]);
         packet
     }
 }
 
+/// Where [`build_header`] takes its random values from, in this order: one 32-byte X25519
+/// secret per hop (first hop first, each right before its key exchange), then one `u64`
+/// puzzle start per hop, then the padding of the last hop's slot.
+pub(crate) trait HeaderDraws {
+    /// The next hop's ephemeral secret (32 bytes from `fill_bytes`).
+    fn secret(&mut self) -> StaticSecret;
+    /// The next hop's puzzle start (`next_u64`).
+    fn puzzle_start(&mut self) -> u64;
+    /// The random padding after the last hop's slot (`fill_bytes`).
+    fn padding(&mut self, buf: &mut [u8]);
+}
+
+/// Draws straight from the caller's RNG.
+pub(crate) struct FromRng<'r, R>(pub(crate) &'r mut R);
+
+impl<R: RngCore + CryptoRng> HeaderDraws for FromRng<'_, R> {
+    fn secret(&mut self) -> StaticSecret {
+        // What `StaticSecret::random_from_rng` does: 32 bytes from one `fill_bytes`.
+        let mut bytes = [0u8; 32];
+        self.0.fill_bytes(&mut bytes);
+        let s = StaticSecret::from(bytes);
+        bytes.zeroize();
+        s
+    }
+
+    fn puzzle_start(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    fn padding(&mut self, buf: &mut [u8]) {
+        self.0.fill_bytes(buf);
+    }
+}
+
+/// The random values of one header, drawn ahead (same calls, same order) so the header can be
+/// computed later, on any thread, with the same result as drawing while building.
+#[cfg(feature = "parallel")]
+pub(crate) struct Drawn {
+    secrets: std::collections::VecDeque<StaticSecret>,
+    starts: std::collections::VecDeque<u64>,
+    padding: Vec<u8>,
+}
+
+#[cfg(feature = "parallel")]
+impl Drawn {
+    /// Draws what [`build_header`] would draw for a route of `hops` hops (1..=MAX_HOPS).
+    pub(crate) fn draw<R: RngCore + CryptoRng>(hops: usize, rng: &mut R) -> Self {
+        let mut from = FromRng(rng);
+        let secrets = (0..hops).map(|_| from.secret()).collect();
+        let starts = (0..hops).map(|_| from.puzzle_start()).collect();
+        let mut padding = vec![0u8; padding_len(hops)];
+        from.padding(&mut padding);
+        Drawn {
+            secrets,
+            starts,
+            padding,
+        }
+    }
+}
+
+#[cfg(feature = "parallel")]
+impl HeaderDraws for Drawn {
+    fn secret(&mut self) -> StaticSecret {
+        // `draw` made one per hop and `build_header_with` takes one per hop.
+        self.secrets
+            .pop_front()
+            .unwrap_or_else(|| StaticSecret::from([0u8; 32]))
+    }
+
+    fn puzzle_start(&mut self) -> u64 {
+        self.starts.pop_front().unwrap_or(0)
+    }
+
+    fn padding(&mut self, buf: &mut [u8]) {
+        let n = buf.len().min(self.padding.len());
+        buf[..n].copy_from_slice(&self.padding[..n]);
+    }
+}
+
+#[cfg(feature = "parallel")]
+impl Drop for Drawn {
+    fn drop(&mut self) {
+        self.padding.zeroize();
+    }
+}
+
+/// Random padding bytes after the last hop's slot for a route of `n` hops (`1..=MAX_HOPS`).
+#[cfg(feature = "parallel")]
+fn padding_len(n: usize) -> usize {
+    BETA_LEN - (n - 1) * SLOT_LEN - SLOT_LEN
+}
+
 /// Builds a header for `hops` (the last one is the destination) ending in `deliver`.
+///
+/// Random values are drawn from `rng` in this order: 32 bytes (`fill_bytes`) per hop for its
+/// ephemeral X25519 secret, first hop first; one `next_u64` per hop for its puzzle start;
+/// then one `fill_bytes` for the padding of the last hop's routing block. Test vectors rely on it.
 pub fn build_header<R: RngCore + CryptoRng>(
     hops: &[HopSpec<'_>],
     deliver: DeliverKind,
     rng: &mut R,
+) -> Result<PacketBuilder, Error> {
+    build_header_with(hops, deliver, &mut FromRng(rng))
+}
+
+/// [`build_header`] with its random values from `draws`.
+pub(crate) fn build_header_with<D: HeaderDraws>(
+    hops: &[HopSpec<'_>],
+    deliver: DeliverKind,
+    draws: &mut D,
 ) -> Result<PacketBuilder, Error> {
     let n = hops.len();
     if n == 0 || n > MAX_HOPS {
@@ -83,7 +187,7 @@ pub fn build_header<R: RngCore + CryptoRng>(
     let mut alphas = Vec::with_capacity(n);
     let mut keys = Vec::with_capacity(n);
     for hop in hops {
-        let x = StaticSecret::random_from_rng(&mut *rng);
+        let x = draws.secret();
         let alpha = PublicKey::from(&x).to_bytes();
         let dh = x.diffie_hellman(&PublicKey::from(hop.epoch.key));
         if !dh.was_contributory() {
@@ -94,19 +198,21 @@ pub fn build_header<R: RngCore + CryptoRng>(
         keys.push(HopKeys::derive(&secret));
     }
     // Header keystreams (R+1 slots each) and the filler.
-    let streams: Vec<Vec<u8>> = keys
+    let streams: Vec<[u8; BETA_LEN + SLOT_LEN]> = keys
         .iter()
         .map(|k| {
-            let mut s = vec![0u8; BETA_LEN + SLOT_LEN];
+            let mut s = [0u8; BETA_LEN + SLOT_LEN];
             xor_keystream(&k.header_stream, &mut s);
             s
         })
         .collect();
-    let mut filler: Vec<u8> = Vec::with_capacity((n - 1) * SLOT_LEN);
+    let mut filler = [0u8; BETA_LEN];
+    let filler_len = (n - 1) * SLOT_LEN;
     for (i, stream) in streams.iter().enumerate().take(n - 1) {
-        filler.extend_from_slice(&[0u8; SLOT_LEN]);
+        // The filler grows by one (zero) slot per hop, then takes that hop's stream tail.
+        let len = (i + 1) * SLOT_LEN;
         let start = (MAX_HOPS - i) * SLOT_LEN;
-        for (f, s) in filler.iter_mut().zip(&stream[start..]) {
+        for (f, s) in filler[..len].iter_mut().zip(&stream[start..]) {
             *f ^= s;
         }
     }
@@ -114,7 +220,7 @@ pub fn build_header<R: RngCore + CryptoRng>(
     let mut slots = Vec::with_capacity(n);
     for (i, hop) in hops.iter().enumerate() {
         let challenge = Challenge::new(&keys[i].replay_tag, &hop.node_id, hop.epoch.epoch);
-        let puzzle_nonce = challenge.solve(hop.difficulty, rng.next_u64());
+        let puzzle_nonce = challenge.solve(hop.difficulty, draws.puzzle_start());
         slots.push(RoutingSlot {
             command: Command::Deliver(deliver),
             delay_ms: hop.delay_ms,
@@ -126,16 +232,17 @@ pub fn build_header<R: RngCore + CryptoRng>(
     let last = n - 1;
     let mut last_slot = slots[last].clone();
     last_slot.delay_ms = 0;
-    let mut beta = vec![0u8; BETA_LEN];
+    let mut beta = [0u8; BETA_LEN];
     let open_len = BETA_LEN - last * SLOT_LEN;
     beta[..SLOT_LEN].copy_from_slice(&last_slot.encode());
-    rng.fill_bytes(&mut beta[SLOT_LEN..open_len]);
+    draws.padding(&mut beta[SLOT_LEN..open_len]);
     for (b, s) in beta[..open_len].iter_mut().zip(&streams[last]) {
         *b ^= s;
     }
-    beta[open_len..].copy_from_slice(&filler);
+    beta[open_len..].copy_from_slice(&filler[..filler_len]);
     let mut mac = header_mac(&keys[last].header_mac, &alphas[last], &beta);
-    // Wrap the earlier hops, last to first.
+    // Wrap the earlier hops, last to first: shift beta right by one slot in place, put the
+    // slot in front, encrypt.
     for i in (0..last).rev() {
         let slot = RoutingSlot {
             command: Command::Relay {
@@ -145,13 +252,11 @@ pub fn build_header<R: RngCore + CryptoRng>(
             },
             ..slots[i].clone()
         };
-        let mut next = vec![0u8; BETA_LEN];
-        next[..SLOT_LEN].copy_from_slice(&slot.encode());
-        next[SLOT_LEN..].copy_from_slice(&beta[..BETA_LEN - SLOT_LEN]);
-        for (b, s) in next.iter_mut().zip(&streams[i]) {
+        beta.copy_within(..BETA_LEN - SLOT_LEN, SLOT_LEN);
+        beta[..SLOT_LEN].copy_from_slice(&slot.encode());
+        for (b, s) in beta.iter_mut().zip(&streams[i]) {
             *b ^= s;
         }
-        beta = next;
         mac = header_mac(&keys[i].header_mac, &alphas[i], &beta);
     }
     let mut header = Vec::with_capacity(HEADER_LEN);

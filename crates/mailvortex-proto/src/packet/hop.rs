@@ -16,7 +16,7 @@ use crate::puzzle::Challenge;
 use super::slot::{Command, DeliverKind, RoutingSlot};
 use super::{
     BETA_LEN, HEADER_LEN, HopKeys, PACKET_LEN, PACKET_VERSION, PAYLOAD_LEN, SLOT_LEN, header_mac,
-    xor_keystream,
+    xor_keystream, xor_keystream_into,
 };
 
 /// The live epoch secrets of a node, newest first, and what it requires of packets.
@@ -35,8 +35,11 @@ pub struct OpenedPacket {
     epoch: u32,
     replay_tag: [u8; 32],
     slot: RoutingSlot,
-    next_beta: Vec<u8>,
-    payload: Vec<u8>,
+    /// For a relay slot: the outgoing packet, [`PACKET_LEN`] bytes, whose first
+    /// `1 + 32 + 16` bytes (version, next alpha, next MAC) [`OpenedPacket::into_routing`]
+    /// fills in. For a deliver slot: the payload, [`PAYLOAD_LEN`] bytes. Built in place so the
+    /// 32 KiB payload is written once and never copied again.
+    out: Vec<u8>,
 }
 
 /// What to do with an opened packet.
@@ -99,12 +102,13 @@ pub fn open_packet(keys: &EpochKeyring<'_>, packet: &[u8]) -> Result<OpenedPacke
             return Err(Error::WeakKey);
         }
         let secret = HopKeys::hop_secret(dh.as_bytes(), &alpha, &epoch.public.key);
-        let expected = header_mac(&HopKeys::mac_key(&secret), &alpha, beta);
+        let mac_key = HopKeys::mac_key(&secret);
+        let expected = header_mac(&mac_key, &alpha, beta);
         if bool::from(expected.ct_eq(mac)) {
             return finish_open(
                 keys,
                 epoch.public.epoch,
-                &secret,
+                HopKeys::derive_with_mac_key(&secret, mac_key),
                 beta,
                 &packet[HEADER_LEN..],
             );
@@ -116,12 +120,11 @@ pub fn open_packet(keys: &EpochKeyring<'_>, packet: &[u8]) -> Result<OpenedPacke
 fn finish_open(
     keys: &EpochKeyring<'_>,
     epoch: u32,
-    secret: &[u8; 32],
+    hop: HopKeys,
     beta: &[u8],
     payload: &[u8],
 ) -> Result<OpenedPacket, Error> {
-    let hop = HopKeys::derive(secret);
-    let mut routing = vec![0u8; BETA_LEN + SLOT_LEN];
+    let mut routing = [0u8; BETA_LEN + SLOT_LEN];
     routing[..BETA_LEN].copy_from_slice(beta);
     xor_keystream(&hop.header_stream, &mut routing);
     let slot =
@@ -135,15 +138,25 @@ fn finish_open(
             got: got.min(slot.difficulty),
         });
     }
-    let mut payload = payload.to_vec();
-    xor_keystream(&hop.payload_stream, &mut payload);
-    routing.drain(..SLOT_LEN);
+    let out = match slot.command {
+        Command::Relay { .. } => {
+            // version, alpha and MAC are written by `into_routing`; the rest now, in place.
+            let mut out = vec![0u8; PACKET_LEN];
+            out[1 + 32 + 16..HEADER_LEN].copy_from_slice(&routing[SLOT_LEN..]);
+            xor_keystream_into(&hop.payload_stream, payload, &mut out[HEADER_LEN..]);
+            out
+        }
+        Command::Deliver(_) => {
+            let mut out = vec![0u8; PAYLOAD_LEN];
+            xor_keystream_into(&hop.payload_stream, payload, &mut out);
+            out
+        }
+    };
     Ok(OpenedPacket {
         epoch,
         replay_tag: hop.replay_tag,
         slot,
-        next_beta: routing,
-        payload,
+        out,
     })
 }
 
@@ -165,31 +178,26 @@ impl OpenedPacket {
 
     /// What to do with the packet. Call only after the replay tag was recorded.
     pub fn into_routing(self) -> Routing {
+        let mut out = self.out;
         match self.slot.command {
             Command::Relay {
                 next_alpha,
                 next_mac,
                 next_address,
             } => {
-                let mut packet = Vec::with_capacity(PACKET_LEN);
-                packet.push(PACKET_VERSION);
-                packet.extend_from_slice(&next_alpha);
-                packet.extend_from_slice(&next_mac);
-                packet.extend_from_slice(&self.next_beta);
-                packet.extend_from_slice(&self.payload);
-                debug_assert_eq!(packet.len(), PACKET_LEN);
+                debug_assert_eq!(out.len(), PACKET_LEN);
+                out[0] = PACKET_VERSION;
+                out[1..33].copy_from_slice(&next_alpha);
+                out[33..49].copy_from_slice(&next_mac);
                 Routing::Forward(Forward {
                     next_address,
                     delay_ms: self.slot.delay_ms,
-                    packet,
+                    packet: out,
                 })
             }
             Command::Deliver(kind) => {
-                debug_assert_eq!(self.payload.len(), PAYLOAD_LEN);
-                Routing::Deliver {
-                    kind,
-                    payload: self.payload,
-                }
+                debug_assert_eq!(out.len(), PAYLOAD_LEN);
+                Routing::Deliver { kind, payload: out }
             }
         }
     }

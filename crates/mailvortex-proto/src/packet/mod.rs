@@ -13,7 +13,10 @@
 mod build;
 mod hop;
 mod slot;
+mod stream;
 
+#[cfg(feature = "parallel")]
+pub(crate) use build::{Drawn, build_header_with};
 pub use build::{HopSpec, PacketBuilder, build_header, build_packet};
 
 pub use hop::{EpochKeyring, Forward, OpenedPacket, Routing, open_packet};
@@ -34,13 +37,27 @@ pub const PAYLOAD_LEN: usize = 32 * 1024;
 /// Length of every packet on the wire.
 pub const PACKET_LEN: usize = HEADER_LEN + PAYLOAD_LEN;
 
-use salsa20::XSalsa20;
-use salsa20::cipher::{KeyIvInit, StreamCipher};
+// XSalsa20 keystreams of the layers (nonce zero: every key is used for one packet-hop).
+pub(crate) use stream::{secretbox_seal, xor_keystream, xor_keystream_into, xor_keystreams};
 
-/// XORs the XSalsa20 keystream of `key` (nonce zero: every key is used for one packet-hop) into `buf`.
-pub(crate) fn xor_keystream(key: &[u8; 32], buf: &mut [u8]) {
-    let mut cipher = XSalsa20::new(key.into(), &[0u8; 24].into());
-    cipher.apply_keystream(buf);
+/// The crate's own XSalsa20 (layer keystream, nonce zero) and secretbox, exposed only so the
+/// benchmarks can time the primitives exactly as the protocol code runs them. Not an API.
+#[doc(hidden)]
+pub mod bench_primitives {
+    /// XORs the layer keystream of `key` into `buf`.
+    pub fn xor_keystream(key: &[u8; 32], buf: &mut [u8]) {
+        super::stream::xor_keystream(key, buf);
+    }
+
+    /// Appends `tag || ciphertext` (NaCl secretbox) of `plaintext` to `out`.
+    pub fn secretbox_seal(
+        key: &[u8; 32],
+        nonce: &[u8; 24],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), crate::Error> {
+        super::stream::secretbox_seal(key, nonce, plaintext, out)
+    }
 }
 
 /// Poly1305 tag of the header fields (key used once: each hop secret is unique).
@@ -75,9 +92,14 @@ impl HopKeys {
     }
 
     pub(crate) fn derive(hop_secret: &[u8; 32]) -> Self {
+        Self::derive_with_mac_key(hop_secret, Self::mac_key(hop_secret))
+    }
+
+    /// [`HopKeys::derive`] when the MAC key (`mac_key(hop_secret)`) is already known.
+    pub(crate) fn derive_with_mac_key(hop_secret: &[u8; 32], header_mac: [u8; 32]) -> Self {
         use crate::kdf::{HEADER_STREAM, PAYLOAD_STREAM, REPLAY_TAG, derive};
         HopKeys {
-            header_mac: Self::mac_key(hop_secret),
+            header_mac,
             header_stream: derive(HEADER_STREAM, hop_secret, &[]),
             payload_stream: derive(PAYLOAD_STREAM, hop_secret, &[]),
             replay_tag: derive(REPLAY_TAG, hop_secret, &[]),

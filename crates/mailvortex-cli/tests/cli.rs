@@ -1,0 +1,139 @@
+//! The `mailvortex` program as scripts use it: non-interactive, `--json`, meaningful exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mv(home: &Path, pass: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mailvortex"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env("MAILVORTEX_PASSPHRASE", pass)
+        .env("MAILVORTEX_ACCOUNT_PASSWORD", "account secret")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .expect("mailvortex runs")
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+fn init(home: &Path, pass: &str, address: &str, peer_type: &str) {
+    let o = mv(home, pass, &["--json", "init", "--peer-type", peer_type]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = mv(
+        home,
+        pass,
+        &[
+            "account",
+            "add",
+            "--address",
+            address,
+            "--imap-host",
+            "imap.example.org",
+            "--smtp-host",
+            "smtp.example.org",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_script_can_drive_every_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    init(&a, "pass a", "alice@a.example", "passive");
+    init(&b, "pass b", "bob@b.example", "public");
+
+    // Invites travel as text; importing twice updates instead of duplicating.
+    let invite = json(&mv(&b, "pass b", &["--json", "invite"]))["invite"]
+        .as_str()
+        .expect("invite")
+        .to_string();
+    assert!(invite.starts_with("mailvortex:"));
+    let first = json(&mv(&a, "pass a", &["--json", "import", &invite]));
+    assert_eq!(first[0]["address"], "bob@b.example");
+    assert_eq!(first[0]["new"], true);
+    assert_eq!(
+        json(&mv(&a, "pass a", &["--json", "import", &invite]))[0]["new"],
+        false
+    );
+
+    // Sending at "direct" needs no relays; the message is queued with its timeline.
+    let sent = json(&mv(
+        &a,
+        "pass a",
+        &[
+            "--json",
+            "send",
+            "--to",
+            "bob@b.example",
+            "--text",
+            "hi",
+            "--level",
+            "direct",
+        ],
+    ));
+    let id = sent["message_id"].as_str().expect("id").to_string();
+    assert_eq!(sent["state"], "queued");
+    let status = json(&mv(&a, "pass a", &["--json", "status", &id]));
+    assert_eq!(status["timeline"][0]["state"], "queued");
+
+    // Secrets never reach the config file.
+    let config = std::fs::read_to_string(a.join("config.json")).expect("config");
+    assert!(!config.contains("account secret") && !config.contains("pass a"));
+    let accounts = json(&mv(&a, "pass a", &["--json", "account", "list"]));
+    assert_eq!(accounts[0]["address"], "alice@a.example");
+}
+
+#[test]
+fn failures_have_distinct_exit_codes_and_json_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("a");
+    // No node yet.
+    let o = mv(&a, "x", &["--json", "inbox"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(json(&o)["code"], "no_node");
+    init(&a, "right", "alice@a.example", "passive");
+    // Wrong passphrase: the vault says so, and nothing is changed.
+    let before = std::fs::read(a.join("vault").join("vault.bin")).expect("vault");
+    let o = mv(&a, "wrong", &["--json", "inbox"]);
+    assert_eq!(o.status.code(), Some(4));
+    assert_eq!(json(&o)["code"], "vault");
+    assert_eq!(
+        std::fs::read(a.join("vault").join("vault.bin")).expect("vault"),
+        before
+    );
+    // Unknown recipient: final delivery only to MailVortex users.
+    let o = mv(
+        &a,
+        "right",
+        &[
+            "--json",
+            "send",
+            "--to",
+            "stranger@x.example",
+            "--text",
+            "hi",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(6));
+    assert_eq!(json(&o)["code"], "unknown_recipient");
+    // Unknown message.
+    let o = mv(&a, "right", &["status", "00000000000000000000000000000000"]);
+    assert_eq!(o.status.code(), Some(3));
+    // Usage errors are clap's.
+    let o = mv(&a, "right", &["send"]);
+    assert_eq!(o.status.code(), Some(2));
+    // A damaged invite is refused clearly.
+    let o = mv(&a, "right", &["import", "mailvortex:not-a-descriptor"]);
+    assert_eq!(o.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invite"));
+}
