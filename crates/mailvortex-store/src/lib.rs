@@ -63,6 +63,7 @@
 //! — is plaintext: whoever reads the file learns whom this node talks to.
 //! Protect the node directory accordingly (the file is created 0600).
 
+mod batch;
 mod db;
 mod error;
 mod key;

@@ -67,29 +67,7 @@ impl Store {
     /// Records a new sent message with a first `queued` event at
     /// `created_ms`. Returns `false` (and changes nothing) if the id exists.
     pub fn create_message_out(&self, m: &NewMessageOut<'_>) -> Result<bool, StoreError> {
-        let size = i64::try_from(m.size).map_err(|_| StoreError::InvalidInput {
-            what: "message size above i64::MAX",
-        })?;
-        self.write_tx("messages_out.create", |tx| {
-            let n = tx
-                .execute(
-                    "INSERT INTO messages_out (message_id, to_address, level, size, created_ms, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'queued')
-                     ON CONFLICT (message_id) DO NOTHING",
-                    params![m.message_id, m.to_address, m.level, size, m.created_ms],
-                )
-                .ctx("messages_out.create")?;
-            if n == 0 {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT INTO delivery_events (message_id, state, at_ms, detail)
-                 VALUES (?1, 'queued', ?2, NULL)",
-                params![m.message_id, m.created_ms],
-            )
-            .ctx("messages_out.create")?;
-            Ok(true)
-        })
+        self.write_tx("messages_out.create", |tx| create_on(tx, m))
     }
 
     /// Appends an event to a message's timeline and updates its state to the
@@ -190,4 +168,32 @@ impl Store {
             .ctx("messages_out.delete")?;
         Ok(n == 1)
     }
+}
+
+pub(crate) fn create_on(
+    tx: &rusqlite::Connection,
+    m: &NewMessageOut<'_>,
+) -> Result<bool, StoreError> {
+    let size = i64::try_from(m.size).map_err(|_| StoreError::InvalidInput {
+        what: "message size above i64::MAX",
+    })?;
+
+    let n = tx
+        .execute(
+            "INSERT INTO messages_out (message_id, to_address, level, size, created_ms, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'queued')
+                     ON CONFLICT (message_id) DO NOTHING",
+            params![m.message_id, m.to_address, m.level, size, m.created_ms],
+        )
+        .ctx("messages_out.create")?;
+    if n == 0 {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO delivery_events (message_id, state, at_ms, detail)
+                 VALUES (?1, 'queued', ?2, NULL)",
+        params![m.message_id, m.created_ms],
+    )
+    .ctx("messages_out.create")?;
+    Ok(true)
 }

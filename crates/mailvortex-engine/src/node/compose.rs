@@ -191,28 +191,28 @@ impl Node {
             relays,
         };
         {
-            let store = lock(&self.inner.store);
-            store.create_message_out(&NewMessageOut {
-                message_id: id,
-                to_address: &recipient.address,
-                level: req.level.as_str(),
-                size: envelope.content.body.len() as u64,
-                created_ms: now_ms as i64,
-            })?;
-            store.kv_set(
-                &format!("surb:{}", hex(&surb_secret.id)),
-                &self.seal_local(&surb_secret.encode()),
-            )?;
-            store.kv_set(
-                &format!("surbmeta:{}", hex(&surb_secret.id)),
-                &json(&surb_meta)?,
-            )?;
-            for (i, p) in sealed.payloads.iter().enumerate() {
-                store.kv_set(&sealed_key(&id, i), &p[..])?;
-            }
-            store.kv_set(&format!("sendmeta:{}", hex(&id)), &json(&meta)?)?;
-            for (first_hop, packet) in &packets {
-                store.enqueue(&NewPacket {
+            let surb_key = format!("surb:{}", hex(&surb_secret.id));
+            let surb_meta_key = format!("surbmeta:{}", hex(&surb_secret.id));
+            let send_meta_key = format!("sendmeta:{}", hex(&id));
+            let sealed_surb = self.seal_local(&surb_secret.encode());
+            let (surb_meta, meta) = (json(&surb_meta)?, json(&meta)?);
+            let shard_keys: Vec<String> = (0..sealed.payloads.len())
+                .map(|i| sealed_key(&id, i))
+                .collect();
+            let mut values: Vec<(&str, &[u8])> = vec![
+                (&surb_key, &sealed_surb),
+                (&surb_meta_key, &surb_meta),
+                (&send_meta_key, &meta),
+            ];
+            values.extend(
+                shard_keys
+                    .iter()
+                    .map(String::as_str)
+                    .zip(sealed.payloads.iter().map(|p| &p[..])),
+            );
+            let rows: Vec<NewPacket<'_>> = packets
+                .iter()
+                .map(|(first_hop, packet)| NewPacket {
                     message_id: Some(id),
                     kind: PacketKind::Message,
                     account: &account,
@@ -220,8 +220,21 @@ impl Node {
                     packet,
                     not_before_ms: now_ms as i64,
                     created_ms: now_ms as i64,
-                })?;
-            }
+                })
+                .collect();
+            let store = lock(&self.inner.store);
+            // One transaction: the message, its bookkeeping and every packet, or nothing.
+            store.queue_outgoing(
+                &NewMessageOut {
+                    message_id: id,
+                    to_address: &recipient.address,
+                    level: req.level.as_str(),
+                    size: envelope.content.body.len() as u64,
+                    created_ms: now_ms as i64,
+                },
+                &values,
+                &rows,
+            )?;
             store.record_delivery_event(
                 &id,
                 DeliveryState::Queued,

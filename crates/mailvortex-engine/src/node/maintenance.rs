@@ -238,9 +238,9 @@ impl Node {
         meta.attempt += 1;
         meta.deadline_ms = now_ms + receipt_timeout_ms(&params, &self.inner.clock);
         meta.relays = paths.iter().flatten().map(|d| d.node_id.to_hex()).collect();
-        let store = lock(&self.inner.store);
-        for (first_hop, packet) in &packets {
-            store.enqueue(&NewPacket {
+        let rows: Vec<NewPacket<'_>> = packets
+            .iter()
+            .map(|(first_hop, packet)| NewPacket {
                 message_id: Some(*id),
                 kind: PacketKind::Message,
                 account: &account,
@@ -248,8 +248,10 @@ impl Node {
                 packet,
                 not_before_ms: now_ms as i64,
                 created_ms: now_ms as i64,
-            })?;
-        }
+            })
+            .collect();
+        let store = lock(&self.inner.store);
+        store.enqueue_batch(&[], &rows)?;
         store.record_delivery_event(
             id,
             DeliveryState::Retry,
