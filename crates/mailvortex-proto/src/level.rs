@@ -16,7 +16,7 @@ pub enum LevelName {
     Direct,
     /// Two relays, short delays: hides who talks to whom from providers, weakly from a global observer.
     Fast,
-    /// Three relays, 15-minute mean delays and cover traffic: the default.
+    /// Three relays over two paths, 15-minute mean delays and cover traffic: the default.
     #[default]
     Standard,
     /// Four relays over two paths, longer delays, more cover.
@@ -57,7 +57,9 @@ impl LevelName {
             LevelName::Standard => LevelParams {
                 name: self,
                 relays_per_path: 3,
-                parallel_paths: 1,
+                // Two paths: the simulator showed they cut the p95 latency tail (a lost relay no
+                // longer stalls the whole message) at no extra sends (docs/anonymity).
+                parallel_paths: 2,
                 redundancy: Redundancy { num: 4, den: 3 },
                 mean_delay_ms: 15 * 60_000,
                 cover_packets_per_day: 20,
