@@ -42,10 +42,15 @@ impl Node {
                 continue;
             }
             let next = lock(&self.inner.store).next_due_ms().ok().flatten();
+            // Look at the store at least once a real second: packets queued by another process
+            // (`mailvortex send` next to a running daemon) cannot wake this loop, and must not
+            // wait for the next protocol minute (60 s at real time).
+            let one_real_second = (1000.0 * self.inner.clock.factor()) as u64;
             let wait_ms = next
                 .map(|n| (n - now_ms as i64).max(0) as u64)
                 .unwrap_or(60_000)
-                .min(60_000);
+                .min(60_000)
+                .min(one_real_second.max(1));
             tokio::select! {
                 _ = self.inner.clock.sleep(wait_ms.max(1)) => {}
                 _ = self.inner.wake_outbox.notified() => {}

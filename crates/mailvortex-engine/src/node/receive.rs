@@ -390,11 +390,19 @@ impl Node {
             .real_duration(lock(&self.inner.config).poll_seconds * 1000)
             .max(std::time::Duration::from_millis(20));
         let mut backoff = std::time::Duration::from_millis(200);
+        // After consuming mail, poll every BURST_POLL for BURST before going back to IDLE.
+        const BURST: std::time::Duration = std::time::Duration::from_secs(2);
+        const BURST_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+        let mut busy_until = std::time::Instant::now();
         loop {
             if *stop.borrow() {
                 return;
             }
-            let round: Result<(), crate::transport::TransportError> = async {
+            // Ok(true): mails were consumed, so look again at once: mail that arrived while
+            // this round ran was already announced to the session, and an IDLE started now
+            // would not report it before the next arrival or the poll timeout.
+            let round: Result<bool, crate::transport::TransportError> = async {
+                let mut any_consumed = false;
                 if receiver.generation() != generation {
                     generation = receiver.generation();
                     foreign = self.load_foreign(&foreign_key(generation));
@@ -414,14 +422,29 @@ impl Node {
                             Err(e) => tracing::error!(error = %e, "processing a mail failed; it stays in the mailbox"),
                         }
                     }
+                    any_consumed |= !consumed.is_empty();
                     receiver.delete(&consumed).await?;
                 }
                 self.save_foreign(&foreign_key(generation), &foreign);
-                Ok(())
+                Ok(any_consumed)
             }
             .await;
             match round {
-                Ok(()) => {
+                Ok(true) => {
+                    backoff = std::time::Duration::from_millis(200);
+                    busy_until = std::time::Instant::now() + BURST;
+                }
+                Ok(false) if std::time::Instant::now() < busy_until => {
+                    // Carriers come in bursts (a message is many packets): right after one,
+                    // look again shortly instead of waiting for IDLE, which servers report
+                    // late (Dovecot: 0.5 s after delivery) and which would cost that much per
+                    // hop and per batch.
+                    tokio::select! {
+                        _ = tokio::time::sleep(BURST_POLL.min(poll)) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Ok(false) => {
                     backoff = std::time::Duration::from_millis(200);
                     tokio::select! {
                         r = receiver.wait(poll) => if let Err(e) = r { tracing::debug!(error = %e, "wait") },
