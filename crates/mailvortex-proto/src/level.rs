@@ -45,6 +45,7 @@ impl LevelName {
                 redundancy: Redundancy { num: 1, den: 1 },
                 mean_delay_ms: 0,
                 cover_packets_per_day: 0,
+                packets_per_path: 0,
             },
             LevelName::Fast => LevelParams {
                 name: self,
@@ -53,16 +54,20 @@ impl LevelName {
                 redundancy: Redundancy { num: 5, den: 4 },
                 mean_delay_ms: 60_000,
                 cover_packets_per_day: 0,
+                packets_per_path: 0,
             },
             LevelName::Standard => LevelParams {
                 name: self,
                 relays_per_path: 3,
-                // Two paths: the simulator showed they cut the p95 latency tail (a lost relay no
-                // longer stalls the whole message) at no extra sends (docs/anonymity).
+                // At least two paths, and every packet of a bigger message on a path of its
+                // own (`packets_per_path: 1`): the simulator showed this cuts the p95 latency
+                // from 5.2 h to under 2 h (a lost relay no longer stalls a message) and adds
+                // 2.8 bits of sender entropy, at no extra sends (docs/anonymity).
                 parallel_paths: 2,
                 redundancy: Redundancy { num: 4, den: 3 },
                 mean_delay_ms: 15 * 60_000,
                 cover_packets_per_day: 20,
+                packets_per_path: 1,
             },
             LevelName::Strong => LevelParams {
                 name: self,
@@ -71,6 +76,7 @@ impl LevelName {
                 redundancy: Redundancy { num: 3, den: 2 },
                 mean_delay_ms: 30 * 60_000,
                 cover_packets_per_day: 40,
+                packets_per_path: 1,
             },
             LevelName::Maximum => LevelParams {
                 name: self,
@@ -79,6 +85,7 @@ impl LevelName {
                 redundancy: Redundancy { num: 2, den: 1 },
                 mean_delay_ms: 60 * 60_000,
                 cover_packets_per_day: 80,
+                packets_per_path: 1,
             },
         }
     }
@@ -161,12 +168,28 @@ pub struct LevelParams {
     pub mean_delay_ms: u64,
     /// Cover packets (loops and drops) per day a node sends at this level.
     pub cover_packets_per_day: u32,
+    /// Most packets of one message a single path carries; a bigger message is spread over
+    /// more paths (`0`: no limit, always `parallel_paths`). A message's packets crowded on
+    /// one path dominate every relay on it and point back at their sender: with one packet
+    /// per path, standard gains 2.8 bits (docs/anonymity). See [`LevelParams::paths_for`].
+    pub packets_per_path: u16,
 }
 
 impl LevelParams {
     /// Hops per path including the recipient.
     pub fn hops(&self) -> usize {
         usize::from(self.relays_per_path) + 1
+    }
+
+    /// Paths a message of `packets` packets is spread over: `parallel_paths`, or more when
+    /// `packets_per_path` would be exceeded (at most 255). Direct sends have one path.
+    pub fn paths_for(&self, packets: usize) -> u8 {
+        let base = self.parallel_paths.max(1);
+        if self.relays_per_path == 0 || self.packets_per_path == 0 {
+            return base;
+        }
+        let needed = packets.div_ceil(usize::from(self.packets_per_path));
+        u8::try_from(needed).unwrap_or(u8::MAX).max(base)
     }
 }
 
@@ -190,6 +213,21 @@ mod tests {
             assert!(p.hops() <= crate::packet::MAX_HOPS);
             prev = Some(p);
         }
+    }
+
+    #[test]
+    fn big_messages_spread_over_more_paths() {
+        let standard = LevelName::Standard.params();
+        assert_eq!(standard.paths_for(1), 2);
+        assert_eq!(standard.paths_for(2), 2);
+        assert_eq!(standard.paths_for(43), 43);
+        assert_eq!(standard.paths_for(2000), u8::MAX);
+        let fast = LevelName::Fast.params();
+        assert_eq!(fast.paths_for(43), 1);
+        assert_eq!(LevelName::Direct.params().paths_for(43), 1);
+        let mut p = standard;
+        p.packets_per_path = 4;
+        assert_eq!(p.paths_for(9), 3);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! each other and from the sender's and recipient's where the pool allows it; parallel paths
 //! share as few relays as the pool allows. Randomness comes in as an argument.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::RngCore;
 
@@ -63,46 +63,77 @@ pub fn plan_paths<R: RngCore>(
         .filter(|c| c.node_id != *ends.sender.0 && c.node_id != *ends.recipient.0)
         .collect();
     let hops = usize::from(level.relays_per_path);
-    let distinct: BTreeSet<NodeId> = eligible.iter().map(|c| c.node_id).collect();
-    if distinct.len() < hops {
+    // Nodes and providers get small indices once, so that each pick below is a scan of array
+    // look-ups: a big message spread over a hundred paths stays cheap to plan.
+    let nodes: BTreeMap<NodeId, usize> = eligible
+        .iter()
+        .map(|c| c.node_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, i))
+        .collect();
+    if nodes.len() < hops {
         return Err(Error::Route("not enough known relays for this level"));
     }
-    let mut used_anywhere: BTreeSet<NodeId> = BTreeSet::new();
+    let mut provider_names: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in [ends.sender.1, ends.recipient.1]
+        .into_iter()
+        .chain(eligible.iter().map(|c| c.provider.as_str()))
+    {
+        let next = provider_names.len();
+        provider_names.entry(p).or_insert(next);
+    }
+    // (node index, provider index) of each eligible candidate, in pool order.
+    let keys: Vec<(usize, usize)> = eligible
+        .iter()
+        .map(|c| (nodes[&c.node_id], provider_names[c.provider.as_str()]))
+        .collect();
+    let ends_providers = [
+        provider_names[ends.sender.1],
+        provider_names[ends.recipient.1],
+    ];
+    let mut used_anywhere = vec![false; nodes.len()];
+    let mut options: Vec<usize> = Vec::with_capacity(eligible.len());
     let mut paths = Vec::with_capacity(usize::from(level.parallel_paths));
     for _ in 0..level.parallel_paths.max(1) {
+        let mut on_path = vec![false; nodes.len()];
+        let mut providers = vec![false; provider_names.len()];
+        for p in ends_providers {
+            providers[p] = true;
+        }
         let mut path: Vec<NodeId> = Vec::with_capacity(hops);
-        let mut providers: BTreeSet<&str> = [ends.sender.1, ends.recipient.1].into_iter().collect();
         for _ in 0..hops {
             // Preference tiers: unused anywhere + new provider, then new provider, then unused
             // anywhere, then anything not yet on this path.
-            let on_path = |c: &&&RelayCandidate| !path.contains(&c.node_id);
-            let tiers: [&dyn Fn(&&RelayCandidate) -> bool; 4] = [
-                &|c| {
-                    !used_anywhere.contains(&c.node_id) && !providers.contains(c.provider.as_str())
-                },
-                &|c| !providers.contains(c.provider.as_str()),
-                &|c| !used_anywhere.contains(&c.node_id),
-                &|_| true,
+            let tiers: [&dyn Fn(usize, usize) -> bool; 4] = [
+                &|n, p| !used_anywhere[n] && !providers[p],
+                &|_, p| !providers[p],
+                &|n, _| !used_anywhere[n],
+                &|_, _| true,
             ];
             let mut chosen = None;
             for tier in tiers {
-                let options: Vec<&&RelayCandidate> = eligible
-                    .iter()
-                    .filter(on_path)
-                    .filter(|c| tier(c))
-                    .collect();
+                options.clear();
+                options.extend(
+                    keys.iter()
+                        .enumerate()
+                        .filter(|(_, (n, p))| !on_path[*n] && tier(*n, *p))
+                        .map(|(i, _)| i),
+                );
                 if !options.is_empty() {
-                    let pick = uniform_index(rng, options.len());
-                    chosen = Some(*options[pick]);
+                    chosen = Some(options[uniform_index(rng, options.len())]);
                     break;
                 }
             }
-            let Some(c) = chosen else {
+            let Some(i) = chosen else {
                 return Err(Error::Route("not enough known relays for this level"));
             };
-            path.push(c.node_id);
-            providers.insert(c.provider.as_str());
-            used_anywhere.insert(c.node_id);
+            let (n, p) = keys[i];
+            path.push(eligible[i].node_id);
+            on_path[n] = true;
+            providers[p] = true;
+            used_anywhere[n] = true;
         }
         paths.push(PlannedPath { relays: path });
     }

@@ -75,11 +75,12 @@ pub fn hops_for<'a>(
 
 /// Plans routes for `level` over `relays`, seals `envelope` for `recipient` and builds every packet.
 ///
-/// Each packet gets its own exponential delays per relay (mean from the level); shard `i`
-/// takes path `i mod paths`. The recipient's epoch key valid at `now` is used end to end.
+/// Each packet gets its own exponential delays per relay (mean from the level); the message
+/// is spread over [`LevelParams::paths_for`] paths and shard `i` takes path `i mod paths`.
+/// The recipient's epoch key valid at `now` is used end to end.
 ///
-/// Random values are drawn in this order: route planning ([`plan_paths`]), sealing
-/// ([`crate::message::seal_message`]), then per packet in shard order its relays' delays (one `next_u64`
+/// Random values are drawn in this order: sealing ([`crate::message::seal_message`]), route
+/// planning ([`plan_paths`]), then per packet in shard order its relays' delays (one `next_u64`
 /// each, first relay first, none when the level has no delay) followed by what
 /// [`crate::packet::build_header`] draws for it.
 // Every argument is a distinct input of the one job; a parameter struct would only rename them.
@@ -129,13 +130,13 @@ pub fn prepare_message<R: RngCore + CryptoRng>(
 /// for the same arguments and the same RNG, which is left in the same state.
 ///
 /// How: every random value is drawn on the calling thread, in exactly the order
-/// [`prepare_message`] draws it (route planning, sealing, then per packet its delays and its
+/// [`prepare_message`] draws it (sealing, route planning, then per packet its delays and its
 /// header's ephemeral secrets, puzzle starts and padding); only the deterministic work (key
-/// exchanges, keystreams, MACs, puzzle solving) runs in parallel. The first packet of each
-/// path is built on the calling thread while drawing, exactly as [`prepare_message`] does, so
-/// an error (a weak epoch key, a bad address) surfaces at the same point with the same RNG
-/// state; the other packets of a path use the same hops and so cannot fail.
-/// Only with the `parallel` feature.
+/// exchanges, keystreams, MACs, puzzle solving) runs in parallel. An error (a weak epoch key,
+/// a bad address) is the one [`prepare_message`] returns, that of the first failing packet,
+/// but the RNG has then advanced further (every packet's values were drawn first): with one
+/// packet per path, building each path's first packet up front would leave nothing to
+/// parallelise. Only with the `parallel` feature.
 #[cfg(feature = "parallel")]
 #[allow(clippy::too_many_arguments)] // the same arguments as `prepare_message`
 pub fn prepare_message_parallel<R: RngCore + CryptoRng>(
@@ -151,11 +152,6 @@ pub fn prepare_message_parallel<R: RngCore + CryptoRng>(
     use crate::packet::{DeliverKind, Drawn, build_header_with};
     use rayon::prelude::*;
 
-    enum Work {
-        Built(Vec<u8>),
-        Drawn(Drawn),
-    }
-
     let (planned, paths, sealed) = plan_and_seal(
         sender,
         sender_provider,
@@ -168,25 +164,17 @@ pub fn prepare_message_parallel<R: RngCore + CryptoRng>(
         true,
     )?;
     let mut jobs = Vec::with_capacity(sealed.n);
-    for (i, payload) in sealed.payloads.iter().enumerate() {
+    for i in 0..sealed.payloads.len() {
         let (path, hops) = packet_hops(&paths, i, level, rng);
-        let work = if i < paths.len() {
-            let payload: &[u8; PAYLOAD_LEN] = payload;
-            Work::Built(build_packet(&hops, payload, rng)?)
-        } else {
-            Work::Drawn(Drawn::draw(hops.len(), rng))
-        };
-        jobs.push((i, path, hops, work));
+        let drawn = Drawn::draw(hops.len(), rng);
+        jobs.push((i, path, hops, drawn));
     }
     let payloads = &sealed.payloads;
     let built: Vec<Result<OutgoingPacket, Error>> = jobs
         .into_par_iter()
-        .map(|(i, path, hops, work)| {
-            let packet = match work {
-                Work::Built(p) => p,
-                Work::Drawn(mut d) => build_header_with(&hops, DeliverKind::Message, &mut d)?
-                    .seal_payload(&payloads[i]),
-            };
+        .map(|(i, path, hops, mut drawn)| {
+            let packet = build_header_with(&hops, DeliverKind::Message, &mut drawn)?
+                .seal_payload(&payloads[i]);
             Ok(OutgoingPacket {
                 shard_index: i as u16,
                 path,
@@ -223,7 +211,7 @@ fn packet_hops<'a, R: RngCore>(
 
 type Planned<'a> = (Vec<PlannedPath>, Vec<Vec<HopSpec<'a>>>, SealedMessage);
 
-/// Route planning and sealing, the part of [`prepare_message`] before the packets
+/// Sealing and route planning, the part of [`prepare_message`] before the packets
 /// (`parallel`: build the shard payloads on all cores, same bytes).
 #[allow(clippy::too_many_arguments)]
 fn plan_and_seal<'a, R: RngCore + CryptoRng>(
@@ -253,7 +241,18 @@ fn plan_and_seal<'a, R: RngCore + CryptoRng>(
         sender: (&sender.node_id, sender_provider),
         recipient: (&recipient.node_id, &recipient_provider),
     };
-    let planned = plan_paths(level, &ends, &pool, rng)?;
+    let sealed = seal_message_with(
+        sender,
+        recipient_epoch,
+        envelope,
+        level.redundancy,
+        rng,
+        parallel,
+    )?;
+    // The number of paths depends on the number of packets (`packets_per_path`).
+    let mut spread = *level;
+    spread.parallel_paths = level.paths_for(sealed.n);
+    let planned = plan_paths(&spread, &ends, &pool, rng)?;
     let mut paths: Vec<Vec<HopSpec<'a>>> = Vec::with_capacity(planned.len());
     for p in &planned {
         let chosen: Vec<&Descriptor> = p
@@ -269,14 +268,6 @@ fn plan_and_seal<'a, R: RngCore + CryptoRng>(
             .collect::<Result<_, _>>()?;
         paths.push(hops_for(&chosen, recipient, now)?);
     }
-    let sealed = seal_message_with(
-        sender,
-        recipient_epoch,
-        envelope,
-        level.redundancy,
-        rng,
-        parallel,
-    )?;
     Ok((planned, paths, sealed))
 }
 
@@ -396,7 +387,7 @@ mod tests {
                 assert_eq!(r1.next_u64(), r2.next_u64(), "{level} {len}: RNG state");
             }
         }
-        // A weak epoch key on one relay: the same error, the same RNG state afterwards.
+        // A weak epoch key on one relay: the same error (the RNG may have advanced further).
         for r in &mut relays {
             r.epochs[0].key = [0; 32];
         }
@@ -414,6 +405,5 @@ mod tests {
         );
         assert!(matches!(a, Err(Error::WeakKey)), "{a:?}");
         assert_eq!(digest(&a), digest(&b));
-        assert_eq!(r1.next_u64(), r2.next_u64());
     }
 }

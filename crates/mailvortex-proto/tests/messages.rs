@@ -178,7 +178,11 @@ fn prepare_message_then_travel_every_level() {
         )
         .expect("prepare");
         assert_eq!(prepared.packets.len(), prepared.n);
-        assert_eq!(prepared.paths.len(), usize::from(params.parallel_paths));
+        assert_eq!(
+            prepared.paths.len(),
+            usize::from(params.paths_for(prepared.n)),
+            "{level}: one path per packet where the level asks for it"
+        );
         let mut shards = Vec::new();
         for p in prepared.packets {
             let mut packet = p.packet;

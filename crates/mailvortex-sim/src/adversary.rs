@@ -94,6 +94,56 @@ impl Label {
     }
 }
 
+/// The adversary that links the packets of one message (they reach the same recipient close
+/// together) and combines their sender posteriors as independent evidence: the product of the
+/// posteriors, kept as a sum of logarithms. A sender outside one packet's anonymity set is
+/// (practically) excluded from the message's.
+#[derive(Debug)]
+pub struct LinkedPackets {
+    log_posterior: Buf,
+}
+
+/// Posterior below this counts as "excluded" (a floor keeps the logarithms finite).
+const LOG_FLOOR: f32 = 1e-12;
+
+impl LinkedPackets {
+    /// No packet seen yet (a flat prior over `users`).
+    pub fn new(users: usize) -> Self {
+        LinkedPackets {
+            log_posterior: vec![0.0; users].into_boxed_slice(),
+        }
+    }
+
+    /// Adds one delivered packet's sender label.
+    pub fn add(&mut self, label: &Label) {
+        let mut total = 0.0f32;
+        label.for_each(|_, w| total += w);
+        if total <= 0.0 {
+            return;
+        }
+        let mut p = vec![0.0f32; self.log_posterior.len()];
+        label.for_each(|i, w| {
+            if let Some(x) = p.get_mut(i) {
+                *x += w / total;
+            }
+        });
+        for (acc, x) in self.log_posterior.iter_mut().zip(&p) {
+            *acc += x.max(LOG_FLOOR).ln();
+        }
+    }
+
+    /// Shannon entropy, min-entropy (bits), posterior of `truth` and whether it is the top guess.
+    pub fn figures(&self, truth: usize) -> (f64, f64, f64, bool) {
+        let max = self
+            .log_posterior
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max);
+        let post: Vec<f32> = self.log_posterior.iter().map(|l| (l - max).exp()).collect();
+        Label::Dense(post.into_boxed_slice()).entropy_and_truth(truth)
+    }
+}
+
 /// Recycled vectors of one dimension.
 #[derive(Debug)]
 pub struct Bufs {
@@ -581,6 +631,20 @@ mod tests {
         // The one left is the fresh packet of user 0.
         let to_relay = pool.take(0..1, &mut sb, &mut tb);
         assert_eq!(sender_part(&to_relay, 1), vec![1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn linking_intersects_the_packets_anonymity_sets() {
+        // Packet 1 could be from users 0, 1 or 2; packet 2 from 2 or 3: together only 2.
+        let mut linked = LinkedPackets::new(4);
+        linked.add(&Label::Sparse(vec![(0, 1.0), (1, 1.0), (2, 1.0)]));
+        let (h, _, p_true, top) = linked.figures(2);
+        assert!((h - 3f64.log2()).abs() < 1e-3, "{h}");
+        assert!((p_true - 1.0 / 3.0).abs() < 1e-3 && top);
+        linked.add(&Label::Sparse(vec![(2, 0.5), (3, 0.5)]));
+        let (h, minh, p_true, top) = linked.figures(2);
+        assert!(h < 1e-3 && minh < 1e-3, "{h} {minh}");
+        assert!(p_true > 0.999 && top);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use mailvortex_proto::send::sample_delay_ms;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-use crate::adversary::{Adversary, Belief, Pool};
+use crate::adversary::{Adversary, Belief, LinkedPackets, Pool};
 use crate::events::{Clock, Event};
 use crate::metrics::{
     Anonymity, Delivery, Disclosure, Guessing, Latency, Params, Quota, RunResult, Traffic,
@@ -103,6 +103,11 @@ struct Msg {
     max_p_true: f64,
     /// Whether the adversary's best guess was right for any sampled packet.
     top1: bool,
+    /// The linking adversary's evidence so far (multi-packet messages, until `joint` is set).
+    linked: Option<LinkedPackets>,
+    /// The linking adversary's figures: (entropy, min-entropy, P(true), top guess right), over
+    /// the first `min(k, 8)` delivered packets.
+    joint: Option<(f64, f64, f64, bool)>,
 }
 
 #[derive(Debug, Default)]
@@ -273,6 +278,7 @@ impl<'a> Sim<'a> {
         match ev {
             Event::NewMessage { user } => self.new_message(user),
             Event::NewCover { user } => self.new_cover(user),
+            Event::Submit { account, packet } => self.send(account as usize, packet),
             Event::Arrive { account, packet } => self.arrive(account as usize, packet),
             Event::Fetch { account } => self.fetch(account as usize),
             Event::Depart {
@@ -406,10 +412,12 @@ impl<'a> Sim<'a> {
         if level.relays_per_path == 0 {
             return Some(vec![Vec::new()]);
         }
+        // Enough candidates for disjoint paths when a big message is spread over many.
+        let needed = 2 * usize::from(level.parallel_paths) * usize::from(level.relays_per_path);
         let want = if self.sc.planner_sample == 0 {
             self.n_avail
         } else {
-            self.sc.planner_sample
+            self.sc.planner_sample.max(needed)
         };
         let users = self.net.users;
         let (fid, tid) = (self.net.node_ids[from], self.net.node_ids[to]);
@@ -491,6 +499,8 @@ impl<'a> Sim<'a> {
             min_minh: f64::INFINITY,
             max_p_true: 0.0,
             top1: false,
+            linked: None,
+            joint: None,
         });
         self.start_attempt((self.msgs.len() - 1) as u32);
     }
@@ -506,7 +516,9 @@ impl<'a> Sim<'a> {
             .iter()
             .flat_map(|a| a.relays.iter().copied())
             .collect();
-        let paths = self.plan(self.p, sender, recipient, &exclude);
+        let mut level = self.p;
+        level.parallel_paths = self.p.paths_for(n);
+        let paths = self.plan(level, sender, recipient, &exclude);
         let surb = if self.sc.receipts {
             self.plan(self.loop_p, recipient, sender, &[])
         } else {
@@ -532,12 +544,17 @@ impl<'a> Sim<'a> {
                 surb_delays,
                 receipt_sent: false,
             });
-            self.schedule_timeout(mi, attempt);
+            self.schedule_timeout(mi, attempt, 0);
             return;
         };
         let users = self.net.users as u32;
         let mut used = Vec::new();
+        let gap = self.sc.overrides.pacing_gap_ms.unwrap_or(0) as f64;
+        let mut offset = 0u64;
         for i in 0..n {
+            if i > 0 && gap > 0.0 {
+                offset += exponential(&mut self.rng, gap) as u64;
+            }
             let path = &paths[i % paths.len()];
             used.extend(path.iter().copied());
             let mut route: Vec<u32> = path.iter().map(|j| users + j).collect();
@@ -555,7 +572,18 @@ impl<'a> Sim<'a> {
                 hop: 0,
                 belief: Belief::submitted(sender as u32, target),
             });
-            self.send(sender, pk);
+            if offset == 0 {
+                self.send(sender, pk);
+            } else {
+                let account = sender as u32;
+                self.clock.after(
+                    offset,
+                    Event::Submit {
+                        account,
+                        packet: pk,
+                    },
+                );
+            }
         }
         used.sort_unstable();
         used.dedup();
@@ -565,13 +593,16 @@ impl<'a> Sim<'a> {
             surb_delays,
             receipt_sent: false,
         });
-        self.schedule_timeout(mi, attempt);
+        self.schedule_timeout(mi, attempt, offset);
     }
 
-    fn schedule_timeout(&mut self, mi: u32, attempt: u32) {
+    /// Starts the attempt's retransmission timer once its last packet has left (`paced_ms`).
+    fn schedule_timeout(&mut self, mi: u32, attempt: u32, paced_ms: u64) {
         if self.sc.receipts && attempt + 1 < self.sc.max_attempts {
-            self.clock
-                .after(self.timeout_ms, Event::Timeout { msg: mi, attempt });
+            self.clock.after(
+                paced_ms + self.timeout_ms,
+                Event::Timeout { msg: mi, attempt },
+            );
         }
     }
 
@@ -774,6 +805,7 @@ impl<'a> Sim<'a> {
 
     fn deliver(&mut self, r: u32, pk: u32) {
         let now = self.clock.now();
+        let users = self.net.users;
         let Some(p) = self.packets[pk as usize].take() else {
             return;
         };
@@ -800,6 +832,19 @@ impl<'a> Sim<'a> {
                     m.min_minh = m.min_minh.min(minh);
                     m.max_p_true = m.max_p_true.max(p_true);
                     m.top1 |= top1;
+                    if m.joint.is_none() {
+                        let need = m.k.min(usize::from(SAMPLED_PACKETS));
+                        if need <= 1 {
+                            m.joint = Some((h, minh, p_true, top1));
+                        } else {
+                            let linked = m.linked.get_or_insert_with(|| LinkedPackets::new(users));
+                            linked.add(&ps);
+                            if usize::from(m.sampled) >= need {
+                                m.joint = Some(linked.figures(sender));
+                                m.linked = None;
+                            }
+                        }
+                    }
                 }
                 if m.completed.is_none() {
                     if m.delivered >= m.k {
@@ -889,6 +934,8 @@ impl<'a> Sim<'a> {
         // Sender anonymity and latency, messages created in the window.
         let mut sender = Vec::new();
         let mut guess: Vec<(f64, bool)> = Vec::new();
+        let mut joint = Vec::new();
+        let mut joint_guess: Vec<(f64, bool)> = Vec::new();
         let mut lat_all = Vec::new();
         let mut lat_single = Vec::new();
         let mut lat_multi = Vec::new();
@@ -899,6 +946,12 @@ impl<'a> Sim<'a> {
             if m.sampled > 0 {
                 sender.push((m.min_h, m.min_minh, multi));
                 guess.push((m.max_p_true, m.top1));
+                // Not enough packets arrived for a full link: what the adversary has.
+                let linked = m.linked.as_ref().map(|l| l.figures(m.sender as usize));
+                if let Some((h, minh, p_true, top1)) = m.joint.or(linked) {
+                    joint.push((h, minh, multi));
+                    joint_guess.push((p_true, top1));
+                }
             }
             if let Some(t) = m.completed
                 && self.in_window(t)
@@ -983,6 +1036,7 @@ impl<'a> Sim<'a> {
             params: Params {
                 relays_per_path: p.relays_per_path,
                 parallel_paths: p.parallel_paths,
+                packets_per_path: p.packets_per_path,
                 redundancy: (p.redundancy.num, p.redundancy.den),
                 mean_delay_min: p.mean_delay_ms as f64 / MINUTE as f64,
                 cover_per_day: p.cover_packets_per_day,
@@ -999,11 +1053,9 @@ impl<'a> Sim<'a> {
             },
             timeout_min: self.timeout_ms as f64 / MINUTE as f64,
             sender: Anonymity::from_samples(&sender, users),
-            sender_guess: Guessing {
-                mean_p_true: mean(&guess.iter().map(|g| g.0).collect::<Vec<_>>()),
-                top1: guess.iter().filter(|g| g.1).count() as f64 / guess.len().max(1) as f64,
-                baseline: 1.0 / users.max(1) as f64,
-            },
+            sender_guess: Guessing::from_samples(&guess, users),
+            sender_linked: Anonymity::from_samples(&joint, users),
+            sender_linked_guess: Guessing::from_samples(&joint_guess, users),
             receiver: Anonymity::from_samples(&receiver, users),
             disclosure: Disclosure {
                 precision_day: pd,

@@ -17,6 +17,13 @@ pub enum Event {
         /// The sender (and final recipient) of the loop.
         user: u32,
     },
+    /// A paced packet of a message leaves its sender (see `LevelOverrides::pacing_gap_ms`).
+    Submit {
+        /// The sender's account.
+        account: u32,
+        /// The packet.
+        packet: u32,
+    },
     /// An e-mail reaches an account's mailbox.
     Arrive {
         /// Receiving account.

@@ -117,6 +117,18 @@ pub fn sweep_jobs(seed: u64) -> Vec<Job> {
         });
         add("paths", f64::from(paths), sc);
     }
+    for ppp in [1u16, 2, 4, 8, 32] {
+        let sc = standard(seed, format!("{ppp} packets per path"), |s| {
+            s.overrides = with(|o| o.packets_per_path = Some(ppp));
+        });
+        add("spread", f64::from(ppp), sc);
+    }
+    for gap_s in [0u64, 60, 300] {
+        let sc = standard(seed, format!("pacing {gap_s} s"), |s| {
+            s.overrides = with(|o| o.pacing_gap_ms = Some(gap_s * 1000));
+        });
+        add("pacing", gap_s as f64, sc);
+    }
     for f in [0.0, 0.1, 0.2] {
         let sc = standard(seed, format!("{:.0} % colluding relays", f * 100.0), |s| {
             s.colluding_fraction = f;
@@ -150,10 +162,10 @@ pub fn sweep_jobs(seed: u64) -> Vec<Job> {
 pub fn candidate_jobs(seed: u64) -> Vec<Job> {
     let mut jobs = Vec::new();
     let sets: [(&str, u64, u32, u8, u64); 4] = [
-        ("D 30 min, cover 60", 30, 60, 3, 5),
-        ("D 30 min, cover 150, poll 15", 30, 150, 3, 15),
-        ("D 20 min, 4 relays, cover 60", 20, 60, 4, 5),
-        ("D 45 min, cover 150", 45, 150, 3, 5),
+        ("D 20 min", 20, 20, 3, 5),
+        ("D 30 min", 30, 20, 3, 5),
+        ("4 relays, D 15 min", 15, 20, 4, 5),
+        ("4 relays, D 20 min, cover 60", 20, 60, 4, 5),
     ];
     for (i, (label, d, c, l, poll)) in sets.into_iter().enumerate() {
         let sc = standard(seed, label.to_string(), |s| {
@@ -173,24 +185,18 @@ pub fn candidate_jobs(seed: u64) -> Vec<Job> {
     jobs
 }
 
-/// Combinations for `Standard` with the changes the sweeps point to, over the full window:
-/// two parallel paths (latency), one-packet messages as a stand-in for spreading large messages
-/// over time and paths, and 2000-send relay accounts.
+/// Combinations for `Standard` (one packet per path, from the level table) with the changes
+/// the sweeps point to, over the full window: one-packet messages (what size still costs),
+/// 2000-send relay accounts, and Strong's 4 relays with 30-minute delays.
 pub fn combined_jobs(seed: u64) -> Vec<Job> {
     let sets: [(&str, bool, u32, u64, u8); 5] = [
-        ("standard + 2 paths", false, 500, 15, 3),
-        ("standard + 2 paths + one-packet messages", true, 500, 15, 3),
-        ("standard + 2 paths + quota 2000", false, 2000, 15, 3),
+        ("standard", false, 500, 15, 3),
+        ("standard + one-packet messages", true, 500, 15, 3),
+        ("standard + quota 2000", false, 2000, 15, 3),
+        ("standard + quota 2000, 4 relays", false, 2000, 15, 4),
         (
-            "standard + 2 paths + one-packet + quota 2000",
-            true,
-            2000,
-            15,
-            3,
-        ),
-        (
-            "2 paths + one-packet + quota 2000, 4 relays, D 30 min",
-            true,
+            "standard + quota 2000, 4 relays, D 30 min",
+            false,
             2000,
             30,
             4,
@@ -203,7 +209,6 @@ pub fn combined_jobs(seed: u64) -> Vec<Job> {
             x: i as f64,
             scenario: standard(seed, label.to_string(), |s| {
                 s.overrides = with(|o| {
-                    o.parallel_paths = Some(2);
                     o.mean_delay_ms = Some(d * MINUTE);
                     o.relays_per_path = Some(relays);
                 });

@@ -150,6 +150,17 @@ pub struct Guessing {
     pub baseline: f64,
 }
 
+impl Guessing {
+    /// Figures from per-message `(P(true sender), top guess right)` pairs.
+    pub fn from_samples(samples: &[(f64, bool)], users: usize) -> Self {
+        Guessing {
+            mean_p_true: mean(&samples.iter().map(|g| g.0).collect::<Vec<_>>()),
+            top1: samples.iter().filter(|g| g.1).count() as f64 / samples.len().max(1) as f64,
+            baseline: 1.0 / users.max(1) as f64,
+        }
+    }
+}
+
 /// Long-term correspondent discovery.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Disclosure {
@@ -246,8 +257,10 @@ pub struct Quota {
 pub struct Params {
     /// Relays per path.
     pub relays_per_path: u8,
-    /// Parallel paths.
+    /// Parallel paths (at least).
     pub parallel_paths: u8,
+    /// Most packets of a message per path (0: no limit).
+    pub packets_per_path: u16,
     /// Redundancy numerator/denominator.
     pub redundancy: (u16, u16),
     /// Mean delay per hop, minutes.
@@ -277,6 +290,11 @@ pub struct RunResult {
     pub sender: Anonymity,
     /// How often the adversary's sender posterior is right.
     pub sender_guess: Guessing,
+    /// Sender anonymity against the adversary that links a message's packets and multiplies
+    /// their posteriors (equal to `sender` for one-packet messages).
+    pub sender_linked: Anonymity,
+    /// How often the linking adversary is right.
+    pub sender_linked_guess: Guessing,
     /// Receiver anonymity against the adversary.
     pub receiver: Anonymity,
     /// Long-term correspondent discovery.

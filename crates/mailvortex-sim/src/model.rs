@@ -106,6 +106,11 @@ pub struct LevelOverrides {
     pub mean_delay_ms: Option<u64>,
     /// Cover loops per user per day.
     pub cover_packets_per_day: Option<u32>,
+    /// Most packets of one message per path.
+    pub packets_per_path: Option<u16>,
+    /// Mean gap between a message's packets at the sender, milliseconds (exponential, the
+    /// first leaves at once). Not a protocol parameter: simulated to show it is not worth it.
+    pub pacing_gap_ms: Option<u64>,
 }
 
 /// Every knob of one simulation run.
@@ -251,6 +256,10 @@ impl Scenario {
         if let Some(v) = o.cover_packets_per_day {
             p.cover_packets_per_day = v;
         }
+        if let Some(v) = o.packets_per_path {
+            p.packets_per_path = v;
+        }
+
         p
     }
 

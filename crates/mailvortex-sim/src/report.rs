@@ -154,17 +154,22 @@ pub fn reference_markdown(records: &[Record], elapsed_s: f64, command: &str) -> 
     let _ = writeln!(md, "## Levels (parameters from `mailvortex-proto`)\n");
     let _ = writeln!(
         md,
-        "| level | relays × paths | redundancy | mean delay / hop | cover / user / day | relay accounts | packets / message | retransmit timeout |"
+        "| level | relays × paths | packets per path | redundancy | mean delay / hop | cover / user / day | relay accounts | packets / message | retransmit timeout |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
     for (l, runs) in &levels {
         let p = &runs[0].params;
         let _ = writeln!(
             md,
-            "| {} | {} × {} | {}/{} | {} | {} | {} | {} | {} |",
+            "| {} | {} × {} | {} | {}/{} | {} | {} | {} | {} | {} |",
             l.as_str(),
             p.relays_per_path,
             p.parallel_paths,
+            if p.packets_per_path == 0 {
+                "all".to_string()
+            } else {
+                p.packets_per_path.to_string()
+            },
             p.redundancy.0,
             p.redundancy.1,
             minutes(p.mean_delay_min),
@@ -181,13 +186,16 @@ pub fn reference_markdown(records: &[Record], elapsed_s: f64, command: &str) -> 
     );
     let _ = writeln!(
         md,
-        "| level | sender H mean | sender H p5 | sender min-H p5 | degree | P(true sender) | adversary's top guess right | receiver H mean | receiver H p5 | correspondents found, 1 day | 7 days | random guess |"
+        "| level | sender H mean | sender H p5 | sender min-H p5 | degree | P(true sender) | adversary's top guess right | linking adversary: H mean | H p5 | top guess right | receiver H mean | receiver H p5 | correspondents found, 1 day | 7 days | random guess |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for (l, runs) in &levels {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             l.as_str(),
             spread(agg(runs, |r| r.sender.mean_bits), 2),
             spread(agg(runs, |r| r.sender.p5_bits), 2),
@@ -195,6 +203,9 @@ pub fn reference_markdown(records: &[Record], elapsed_s: f64, command: &str) -> 
             num(agg(runs, |r| r.sender.degree).0, 2),
             num(agg(runs, |r| r.sender_guess.mean_p_true).0, 3),
             pct(agg(runs, |r| r.sender_guess.top1).0),
+            spread(agg(runs, |r| r.sender_linked.mean_bits), 2),
+            spread(agg(runs, |r| r.sender_linked.p5_bits), 2),
+            pct(agg(runs, |r| r.sender_linked_guess.top1).0),
             spread(agg(runs, |r| r.receiver.mean_bits), 2),
             spread(agg(runs, |r| r.receiver.p5_bits), 2),
             spread(agg(runs, |r| r.disclosure.precision_day), 3),
@@ -364,6 +375,10 @@ pub fn write_reference(
                     name: "p5 min-entropy".into(),
                     points: line(&|r| r.sender.p5_min_bits),
                 },
+                Series {
+                    name: "mean, linking adversary".into(),
+                    points: line(&|r| r.sender_linked.mean_bits),
+                },
             ],
             targets: vec![
                 ("target 9.5".into(), 9.5),
@@ -426,7 +441,9 @@ fn sweep_axis(group: &str) -> &'static str {
         "utilisation" => "relay pool sized for this share of the quota",
         "quota" => "provider quota (sends/day)",
         "sizes" => "0 = realistic sizes, 1 = one-packet messages",
-        "paths" => "parallel paths",
+        "paths" => "parallel paths (at least)",
+        "spread" => "most packets of one message per path",
+        "pacing" => "mean gap between a message's packets at the sender (s)",
         "colluding" => "fraction of colluding relays",
         "calibration" => "0 = planner sample, 1 = full pool",
         "combined" => "combination",
@@ -482,22 +499,24 @@ pub fn write_sweeps(
         let _ = writeln!(md, "## {g}: {}\n", sweep_axis(g));
         let _ = writeln!(
             md,
-            "| setting | sender H mean | p5 | min-H p5 | P(true) | receiver H | precision 1 d | window | latency median | p95 | delivered ≤ 24 h | relay accounts | relay sends/day mean / max | bytes / byte | user sends/day max |"
+            "| setting | sender H mean | p5 | min-H p5 | P(true) | linked H mean / p5 | receiver H | precision 1 d | window | latency median | p95 | delivered ≤ 24 h | relay accounts | relay sends/day mean / max | bytes / byte | user sends/day max |"
         );
         let _ = writeln!(
             md,
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for r in &rs {
             let x = &r.result;
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} |",
                 r.scenario.label,
                 num(x.sender.mean_bits, 2),
                 num(x.sender.p5_bits, 2),
                 num(x.sender.p5_min_bits, 2),
                 num(x.sender_guess.mean_p_true, 3),
+                num(x.sender_linked.mean_bits, 2),
+                num(x.sender_linked.p5_bits, 2),
                 num(x.receiver.mean_bits, 2),
                 num(x.disclosure.precision_day, 3),
                 num(x.disclosure.precision_window, 3),
@@ -536,6 +555,10 @@ pub fn write_sweeps(
                     Series {
                         name: "p5 min-entropy".into(),
                         points: pts(&|r| r.sender.p5_min_bits),
+                    },
+                    Series {
+                        name: "mean, linking adversary".into(),
+                        points: pts(&|r| r.sender_linked.mean_bits),
                     },
                 ],
                 targets: vec![("target 9.5".into(), 9.5)],

@@ -62,21 +62,40 @@ impl Node {
             .collect())
     }
 
-    /// Plans `count` paths of `level`'s relays between `from` and `to` (provider-aware).
+    /// Plans the paths of a message of `packets` packets between `from` and `to`
+    /// (provider-aware, [`LevelParams::paths_for`] of them). When the relays recently avoided
+    /// leave `pool` too small for the level, it plans over every checked relay instead: a
+    /// path through a relay that may be slow beats no path.
     pub(crate) fn plan(
         &self,
         level: &LevelParams,
+        packets: usize,
         from: &Descriptor,
         to: &Descriptor,
         pool: &[Descriptor],
     ) -> Result<Vec<Vec<Descriptor>>> {
-        let cands: Vec<RelayCandidate> = pool.iter().map(RelayCandidate::from).collect();
+        let mut spread = *level;
+        spread.parallel_paths = level.paths_for(packets);
         let (fp, tp) = (from.provider(), to.provider());
         let ends = RouteEnds {
             sender: (&from.node_id, &fp),
             recipient: (&to.node_id, &tp),
         };
-        let planned = plan_paths(level, &ends, &cands, &mut OsRng)?;
+        let cands: Vec<RelayCandidate> = pool.iter().map(RelayCandidate::from).collect();
+        let (planned, pool) = match plan_paths(&spread, &ends, &cands, &mut OsRng) {
+            Ok(planned) => (planned, pool.to_vec()),
+            Err(mailvortex_proto::Error::Route(_)) => {
+                let me = self.node_id();
+                let all: Vec<Descriptor> = self
+                    .known_descriptors(false)?
+                    .into_iter()
+                    .filter(|d| d.peer_type.relays() && d.node_id != me)
+                    .collect();
+                let cands: Vec<RelayCandidate> = all.iter().map(RelayCandidate::from).collect();
+                (plan_paths(&spread, &ends, &cands, &mut OsRng)?, all)
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(planned
             .into_iter()
             .map(|p| {
@@ -113,7 +132,7 @@ impl Node {
 
         // The receipt comes back through a reply block over the level's relays.
         let back = self
-            .plan(&level, &recipient, &me, &pool)?
+            .plan(&level, 1, &recipient, &me, &pool)?
             .into_iter()
             .next()
             .unwrap_or_default();
@@ -163,7 +182,7 @@ impl Node {
             )?
         };
         let id = sealed.message_id;
-        let paths = self.plan(&level, &me, &recipient, &pool)?;
+        let paths = self.plan(&level, sealed.payloads.len(), &me, &recipient, &pool)?;
         let packets = build_shard_packets(
             &level,
             &paths,

@@ -226,7 +226,7 @@ impl Node {
             }
         }
         let pool = self.relay_pool(&[&recipient, &me])?;
-        let paths = self.plan(&params, &me, &recipient, &pool)?;
+        let paths = self.plan(&params, payloads.len(), &me, &recipient, &pool)?;
         let packets = build_shard_packets(
             &params,
             &paths,
@@ -312,7 +312,7 @@ impl Node {
         let pool = self.relay_pool(&[&me])?;
         let level = LevelName::Standard.params();
         let path = self
-            .plan(&level, &me, &me, &pool)?
+            .plan(&level, 1, &me, &me, &pool)?
             .into_iter()
             .next()
             .unwrap_or_default();
