@@ -5,8 +5,10 @@ use rusqlite::{Connection, params};
 
 use crate::db::Store;
 use crate::error::{SqlContext, StoreError};
+use crate::messages_in::{NewMessageIn, insert_on};
 use crate::messages_out::{NewMessageOut, create_on};
 use crate::outbox::{NewPacket, enqueue_on};
+use crate::shards::delete_shards_on;
 
 fn kv_set_on(conn: &Connection, key: &str, value: &[u8]) -> Result<(), StoreError> {
     conn.prepare_cached(
@@ -41,6 +43,30 @@ impl Store {
         })
     }
 
+    /// Stores a rebuilt incoming message and, only if it is new, its bookkeeping values and
+    /// its packets (the receipt) in the same transaction; its shards go either way. Returns
+    /// whether it was new. A crash cannot leave a stored message without its receipt queued.
+    pub fn complete_inbound_with(
+        &self,
+        message: &NewMessageIn<'_>,
+        values: &[(&str, &[u8])],
+        packets: &[NewPacket<'_>],
+    ) -> Result<bool, StoreError> {
+        self.write_tx("batch.complete_inbound", |tx| {
+            let new = insert_on(tx, &self.key, message)?;
+            delete_shards_on(tx, &message.message_id)?;
+            if new {
+                for (k, v) in values {
+                    kv_set_on(tx, k, v)?;
+                }
+                for p in packets {
+                    enqueue_on(tx, p)?;
+                }
+            }
+            Ok(new)
+        })
+    }
+
     /// Sets values and enqueues packets atomically (retransmissions, replies).
     pub fn enqueue_batch(
         &self,
@@ -61,7 +87,42 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{NewMessageOut, NewPacket, PacketKind, Store, StoreKey};
+    use crate::{NewMessageIn, NewMessageOut, NewPacket, PacketKind, Store, StoreKey};
+
+    #[test]
+    fn a_message_and_its_receipt_are_stored_together_once() {
+        let s = Store::open_in_memory(StoreKey::from_bytes([1; 32])).expect("open");
+        let m = NewMessageIn {
+            message_id: [9; 16],
+            from_node_id: None,
+            received_ms: 5,
+            body: b"hello",
+        };
+        let receipt = NewPacket {
+            message_id: None,
+            kind: PacketKind::Message,
+            account: "main",
+            to_address: "r@r.example",
+            packet: b"receipt",
+            not_before_ms: 0,
+            created_ms: 5,
+        };
+        let done: &[u8] = &[];
+        assert!(
+            s.complete_inbound_with(&m, &[("done", done)], std::slice::from_ref(&receipt))
+                .expect("complete")
+        );
+        assert_eq!(s.due(10, 10).expect("due").len(), 1);
+        assert_eq!(s.kv_get("done").expect("kv"), Some(Vec::new()));
+        assert_eq!(s.messages_in().expect("list").len(), 1);
+        // Rebuilt again (a late shard after a restart): no second receipt.
+        assert!(
+            !s.complete_inbound_with(&m, &[("other", done)], &[receipt])
+                .expect("again")
+        );
+        assert_eq!(s.due(10, 10).expect("due").len(), 1);
+        assert_eq!(s.kv_get("other").expect("kv"), None);
+    }
 
     #[test]
     fn a_batch_is_all_or_nothing() {

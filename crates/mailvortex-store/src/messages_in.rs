@@ -44,7 +44,11 @@ pub struct MessageIn {
     pub body: Zeroizing<Vec<u8>>,
 }
 
-fn insert_on(conn: &Connection, key: &StoreKey, m: &NewMessageIn<'_>) -> Result<bool, StoreError> {
+pub(crate) fn insert_on(
+    conn: &Connection,
+    key: &StoreKey,
+    m: &NewMessageIn<'_>,
+) -> Result<bool, StoreError> {
     let sealed = key.seal(DOMAIN_MESSAGE_IN, &m.message_id, m.body)?;
     let n = conn
         .prepare_cached(

@@ -123,6 +123,19 @@ impl Store {
         rows.collect::<Result<_, _>>().ctx("outbox.due")
     }
 
+    /// Packets of `message_id` not sent yet (queued, or being sent).
+    pub fn unsent_packets(&self, message_id: &MessageId) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM outbox
+                 WHERE message_id = ?1 AND state IN ('queued', 'sending')",
+                [&message_id[..]],
+                |r| r.get::<_, i64>(0),
+            )
+            .ctx("outbox.unsent")
+            .map(|n| u64::try_from(n).unwrap_or(0))
+    }
+
     /// The earliest `not_before_ms` of any queued packet (when to wake up next).
     pub fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         self.conn

@@ -161,6 +161,15 @@ impl Node {
             if now_ms < meta.deadline_ms {
                 continue;
             }
+            // The timer runs from the moment the attempt's last packet left: packets still
+            // waiting (a daily send budget, an SMTP server refusing for a while) restart it,
+            // or a big message held back by the budget would be sent again and again.
+            if lock(&self.inner.store).unsent_packets(&id)? > 0 {
+                let level: LevelName = meta.level.parse()?;
+                meta.deadline_ms = now_ms + receipt_timeout_ms(&level.params(), &self.inner.clock);
+                lock(&self.inner.store).kv_set(&key, &json(&meta)?)?;
+                continue;
+            }
             // The relays used did not bring a receipt back in time: avoid them for a while.
             {
                 let store = lock(&self.inner.store);

@@ -232,15 +232,66 @@ impl Node {
             lock(&self.inner.store).upsert_peer(&d.node_id.0, &d.address, bytes, now_ms as i64)?;
         }
         let body = msg.envelope.encode()?;
+        // The receipt is built first and queued in the same transaction that stores the
+        // message: a crash in between cannot leave a delivered message without its receipt.
+        let stealth =
+            lock(&self.inner.config).peer_type() == mailvortex_proto::descriptor::PeerType::Stealth;
+        let receipt = match &msg.envelope.receipt_surb {
+            Some(_) if stealth && !known_before => {
+                tracing::info!("stealth node: no receipt to an unknown sender");
+                None
+            }
+            Some(surb) => {
+                let receipt = Receipt {
+                    message_id: *id,
+                    shards_received: count.min(usize::from(u16::MAX)) as u16,
+                };
+                match (
+                    build_reply(surb, &receipt.encode(), &mut OsRng),
+                    self.send_account(),
+                ) {
+                    (Ok((first_hop, packet)), Ok(account)) => Some((first_hop, packet, account)),
+                    (Err(e), _) => {
+                        tracing::warn!(error = %e, "unusable receipt reply block");
+                        None
+                    }
+                    (_, Err(e)) => {
+                        tracing::warn!(error = %e, "no account to send the receipt from");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let receipt_rows: Vec<NewPacket<'_>> = receipt
+            .iter()
+            .map(|(first_hop, packet, account)| NewPacket {
+                message_id: None,
+                kind: PacketKind::Message,
+                account,
+                to_address: first_hop,
+                packet,
+                not_before_ms: now_ms as i64,
+                created_ms: now_ms as i64,
+            })
+            .collect();
+        let done_key = format!("done:{}", hex(id));
         let new = {
             let store = lock(&self.inner.store);
-            let new = store.complete_inbound(&NewMessageIn {
-                message_id: *id,
-                from_node_id: Some(msg.sender.node_id.0),
-                received_ms: now_ms as i64,
-                body: &body,
-            })?;
-            store.kv_set(&format!("done:{}", hex(id)), &[])?;
+            let new = store.complete_inbound_with(
+                &NewMessageIn {
+                    message_id: *id,
+                    from_node_id: Some(msg.sender.node_id.0),
+                    received_ms: now_ms as i64,
+                    body: &body,
+                },
+                &[(&done_key, &[])],
+                &receipt_rows,
+            )?;
+            if !new {
+                // Stored by an earlier run: make sure later shards see it as done.
+                store.kv_set(&done_key, &[])?;
+            }
             new
         };
         if !new {
@@ -251,28 +302,7 @@ impl Node {
             from: msg.sender.node_id.short(),
             subject_len: msg.envelope.content.subject.len(),
         });
-        let stealth =
-            lock(&self.inner.config).peer_type() == mailvortex_proto::descriptor::PeerType::Stealth;
-        if let Some(surb) = &msg.envelope.receipt_surb {
-            if stealth && !known_before {
-                tracing::info!("stealth node: no receipt to an unknown sender");
-                return Ok(());
-            }
-            let receipt = Receipt {
-                message_id: *id,
-                shards_received: count.min(usize::from(u16::MAX)) as u16,
-            };
-            let (first_hop, packet) = build_reply(surb, &receipt.encode(), &mut OsRng)?;
-            let account = self.send_account()?;
-            lock(&self.inner.store).enqueue(&NewPacket {
-                message_id: None,
-                kind: PacketKind::Message,
-                account: &account,
-                to_address: &first_hop,
-                packet: &packet,
-                not_before_ms: now_ms as i64,
-                created_ms: now_ms as i64,
-            })?;
+        if !receipt_rows.is_empty() {
             self.inner.wake_outbox.notify_one();
         }
         Ok(())
