@@ -59,6 +59,8 @@ pub(crate) enum Command {
     /// Print the default carrier templates (subjects, bodies, file names) as TOML; edit and save
     /// them as `templates.toml` in the node home to use your own.
     Templates,
+    /// What each anonymity level hides and how long it takes (measured figures).
+    Levels,
     /// Send a text or a file anonymously.
     Send(SendArgs),
     /// Delivery status with its timeline (all sent messages without an id).

@@ -301,6 +301,28 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
             print!("{toml}");
             Ok(())
         }
+        Command::Levels => {
+            let figures = mailvortex_engine::level_figures()?;
+            ctx.print(&figures, |fs| {
+                fs.iter()
+                    .map(|f| {
+                        let p = f.level.parse::<LevelName>().map(LevelName::params).ok();
+                        let shape = p.map_or_else(String::new, |p| {
+                            if p.relays_per_path == 0 {
+                                return " (straight to the recipient)".to_string();
+                            }
+                            format!(
+                                " ({} relays, {} min mean delay per relay)",
+                                p.relays_per_path,
+                                p.mean_delay_ms / 60_000
+                            )
+                        });
+                        format!("{}{shape}\n  {}", f.level, f.summary())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
         Command::Peers => {
             let node = ctx.open()?;
             let peers = node.peers()?;

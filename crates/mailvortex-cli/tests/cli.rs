@@ -137,3 +137,23 @@ fn failures_have_distinct_exit_codes_and_json_errors() {
     assert_eq!(o.status.code(), Some(6));
     assert!(String::from_utf8_lossy(&o.stderr).contains("invite"));
 }
+
+#[test]
+fn levels_describe_the_measured_figures_without_a_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path().join("none");
+    let o = mv(&home, "", &["levels"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for level in ["direct", "fast", "standard", "strong", "maximum"] {
+        assert!(text.contains(level), "{level} missing:\n{text}");
+    }
+    assert!(text.contains("hides you among about"), "{text}");
+    let o = mv(&home, "", &["--json", "levels"]);
+    let v = json(&o);
+    let levels = v.as_array().expect("array");
+    assert_eq!(levels.len(), 5);
+    assert_eq!(levels[2]["level"], "standard");
+    assert!(levels[2]["sender_entropy_bits"].as_f64().expect("bits") > 1.0);
+    assert!(!home.exists(), "describing levels must not create a node");
+}

@@ -11,7 +11,8 @@
 //!
 //! Modules: [`model`] (the world and its knobs), [`events`] (the virtual clock), [`engine`]
 //! (the simulation), [`adversary`] (label propagation), [`metrics`] (the figures),
-//! [`experiments`] (reference and sweeps, run in parallel), [`report`] and [`plot`] (output).
+//! [`experiments`] (reference and sweeps, run in parallel), [`report`], [`plot`] and
+//! [`summary`] (output; `summary` writes the per-level figures user interfaces show).
 //!
 //! ## What this crate must never do
 //! It never touches the network, a mail account or a real key: everything is simulated, and
@@ -26,3 +27,4 @@ pub mod metrics;
 pub mod model;
 pub mod plot;
 pub mod report;
+pub mod summary;

@@ -347,6 +347,7 @@ pub fn write_reference(
         out.join("results.json"),
         serde_json::to_string_pretty(&json)?,
     )?;
+    crate::summary::write_levels(out, records, command)?;
     let levels = by_level(records);
     let names: Vec<String> = levels.iter().map(|(l, _)| l.as_str().to_string()).collect();
     let line = |f: &dyn Fn(&RunResult) -> f64| -> Vec<(f64, f64)> {

@@ -20,6 +20,21 @@ fn kv_set_on(conn: &Connection, key: &str, value: &[u8]) -> Result<(), StoreErro
     Ok(())
 }
 
+/// Sets `values` and enqueues `packets` inside the caller's transaction.
+fn write_all_on(
+    conn: &Connection,
+    values: &[(&str, &[u8])],
+    packets: &[NewPacket<'_>],
+) -> Result<(), StoreError> {
+    for (k, v) in values {
+        kv_set_on(conn, k, v)?;
+    }
+    for p in packets {
+        enqueue_on(conn, p)?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Records a new outgoing message, its bookkeeping values and its packets atomically.
     /// Returns `false` (and writes nothing) if the message id exists.
@@ -33,12 +48,7 @@ impl Store {
             if !create_on(tx, message)? {
                 return Ok(false);
             }
-            for (k, v) in values {
-                kv_set_on(tx, k, v)?;
-            }
-            for p in packets {
-                enqueue_on(tx, p)?;
-            }
+            write_all_on(tx, values, packets)?;
             Ok(true)
         })
     }
@@ -56,12 +66,7 @@ impl Store {
             let new = insert_on(tx, &self.key, message)?;
             delete_shards_on(tx, &message.message_id)?;
             if new {
-                for (k, v) in values {
-                    kv_set_on(tx, k, v)?;
-                }
-                for p in packets {
-                    enqueue_on(tx, p)?;
-                }
+                write_all_on(tx, values, packets)?;
             }
             Ok(new)
         })
@@ -73,15 +78,7 @@ impl Store {
         values: &[(&str, &[u8])],
         packets: &[NewPacket<'_>],
     ) -> Result<(), StoreError> {
-        self.write_tx("batch.enqueue", |tx| {
-            for (k, v) in values {
-                kv_set_on(tx, k, v)?;
-            }
-            for p in packets {
-                enqueue_on(tx, p)?;
-            }
-            Ok(())
-        })
+        self.write_tx("batch.enqueue", |tx| write_all_on(tx, values, packets))
     }
 }
 
