@@ -190,11 +190,14 @@ impl Node {
             &sealed.payloads.iter().map(|p| &**p).collect::<Vec<_>>(),
             now,
         )?;
+        // Each relay once (a big message crosses the same relays on many of its paths).
         let relays: Vec<String> = paths
             .iter()
             .flatten()
             .chain(back.iter())
             .map(|d| d.node_id.to_hex())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect();
         let meta = SendMeta {
             to: recipient.address.clone(),

@@ -246,7 +246,13 @@ impl Node {
         let account = self.send_account()?;
         meta.attempt += 1;
         meta.deadline_ms = now_ms + receipt_timeout_ms(&params, &self.inner.clock);
-        meta.relays = paths.iter().flatten().map(|d| d.node_id.to_hex()).collect();
+        meta.relays = paths
+            .iter()
+            .flatten()
+            .map(|d| d.node_id.to_hex())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let rows: Vec<NewPacket<'_>> = packets
             .iter()
             .map(|(first_hop, packet)| NewPacket {
