@@ -655,9 +655,17 @@ impl<'a> Sim<'a> {
 
     // ---- sending, transit, fetching -------------------------------------------------------
 
+    /// Daily sends allowed to account `a` (a relay node's accounts together).
+    fn quota_of(&self, a: usize) -> u32 {
+        match self.net.owner(a) {
+            Owner::User(_) => self.sc.quota_per_day,
+            Owner::Relay(_) => self.sc.relay_quota(),
+        }
+    }
+
     /// Account `a` wants to send packet `pk` now: within quota it goes, else it waits.
     fn send(&mut self, a: usize, pk: u32) {
-        if self.accounts[a].sent_today >= self.sc.quota_per_day {
+        if self.accounts[a].sent_today >= self.quota_of(a) {
             self.accounts[a].deferred.push(pk);
             match self.net.owner(a) {
                 Owner::User(_) => self.c.user_deferred += 1,
@@ -679,7 +687,7 @@ impl<'a> Sim<'a> {
             // A relay close to its quota tells the directory to stop routing new paths to it.
             if !self.full[j]
                 && f64::from(self.accounts[a].sent_today)
-                    >= FULL_AT * f64::from(self.sc.quota_per_day)
+                    >= FULL_AT * f64::from(self.sc.relay_quota())
             {
                 self.full[j] = true;
                 self.update_avail(j);
@@ -876,8 +884,8 @@ impl<'a> Sim<'a> {
                 self.update_avail(j);
             }
         }
-        let quota = self.sc.quota_per_day;
         for a in 0..self.accounts.len() {
+            let quota = self.quota_of(a);
             while self.accounts[a].sent_today < quota && !self.accounts[a].deferred.is_empty() {
                 // Waiting packets are indistinguishable: the account sends them in random order.
                 let i = below(&mut self.rng, self.accounts[a].deferred.len());
@@ -1025,7 +1033,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        let quota = sc.quota_per_day;
+        let quota = sc.relay_quota();
         let max_of = |v: &[f64]| v.iter().copied().fold(0.0, f64::max) as u32;
         let emails = self.c.real + self.c.retransmit + self.c.receipt + self.c.cover;
         let window_msgs = self.msgs.iter().filter(|m| m.measured).count();

@@ -107,6 +107,12 @@ pub fn sweep_jobs(seed: u64) -> Vec<Job> {
         let sc = standard(seed, format!("quota {q}/day"), |s| s.quota_per_day = q);
         add("quota", f64::from(q), sc);
     }
+    for m in [1u32, 2, 4] {
+        let sc = standard(seed, format!("{m} accounts per relay node"), |s| {
+            s.accounts_per_relay = m;
+        });
+        add("pooled", f64::from(m), sc);
+    }
     for (x, mix) in [(0.0, SizeMix::Realistic), (1.0, SizeMix::SinglePacket)] {
         let sc = standard(seed, format!("sizes {mix:?}"), |s| s.size_mix = mix);
         add("sizes", x, sc);
@@ -187,24 +193,36 @@ pub fn candidate_jobs(seed: u64) -> Vec<Job> {
 
 /// Combinations for `Standard` (one packet per path, from the level table) with the changes
 /// the sweeps point to, over the full window: one-packet messages (what size still costs),
-/// 2000-send relay accounts, and Strong's 4 relays with 30-minute delays.
+/// 2000-send accounts, relay nodes mixing four accounts in one pool, and more relays or longer
+/// delays.
 pub fn combined_jobs(seed: u64) -> Vec<Job> {
-    let sets: [(&str, bool, u32, u64, u8); 5] = [
-        ("standard", false, 500, 15, 3),
-        ("standard + one-packet messages", true, 500, 15, 3),
-        ("standard + quota 2000", false, 2000, 15, 3),
-        ("standard + quota 2000, 4 relays", false, 2000, 15, 4),
+    // (label, one-packet messages, quota, accounts per relay node, delay min, relays)
+    let sets: [(&str, bool, u32, u32, u64, u8); 7] = [
+        ("standard", false, 500, 1, 15, 3),
+        ("standard + one-packet messages", true, 500, 1, 15, 3),
+        ("standard + quota 2000", false, 2000, 1, 15, 3),
+        ("standard + quota 2000, 4 relays", false, 2000, 1, 15, 4),
         (
             "standard + quota 2000, 4 relays, D 30 min",
             false,
             2000,
+            1,
             30,
             4,
+        ),
+        ("standard + relay nodes of 4 accounts", false, 500, 4, 15, 3),
+        (
+            "standard + relay nodes of 4 accounts, D 20 min",
+            false,
+            500,
+            4,
+            20,
+            3,
         ),
     ];
     sets.into_iter()
         .enumerate()
-        .map(|(i, (label, single, quota, d, relays))| Job {
+        .map(|(i, (label, single, quota, pooled, d, relays))| Job {
             group: "combined".to_string(),
             x: i as f64,
             scenario: standard(seed, label.to_string(), |s| {
@@ -216,6 +234,7 @@ pub fn combined_jobs(seed: u64) -> Vec<Job> {
                     s.size_mix = SizeMix::SinglePacket;
                 }
                 s.quota_per_day = quota;
+                s.accounts_per_relay = pooled;
             }),
         })
         .collect()

@@ -89,6 +89,9 @@ enum Cmd {
         /// Sends per account per day.
         #[arg(long)]
         quota: Option<u32>,
+        /// Mail accounts each relay node mixes in one pool.
+        #[arg(long)]
+        accounts_per_relay: Option<u32>,
     },
 }
 
@@ -177,6 +180,7 @@ fn main() -> Result<()> {
             cover,
             redundancy,
             quota,
+            accounts_per_relay,
         } => {
             let level: LevelName = level
                 .parse()
@@ -199,6 +203,9 @@ fn main() -> Result<()> {
             }
             if let Some(q) = quota {
                 sc.quota_per_day = *q;
+            }
+            if let Some(m) = accounts_per_relay {
+                sc.accounts_per_relay = *m;
             }
             let t = Instant::now();
             let r = engine::run(&sc);

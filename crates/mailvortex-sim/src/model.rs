@@ -133,6 +133,11 @@ pub struct Scenario {
     pub size_mix: SizeMix,
     /// Sends per account per calendar day allowed by the provider.
     pub quota_per_day: u32,
+    /// Mail accounts each relay node mixes in one pool (1 today). A node with `m` accounts
+    /// receives on all of them and sends from whichever has quota left, so its pool sees `m`
+    /// accounts' traffic; the adversary knows which accounts belong together (descriptors are
+    /// public), so it is modelled as one relay account with `m × quota_per_day`.
+    pub accounts_per_relay: u32,
     /// Relay accounts; `None` sizes the pool from the expected load and `relay_utilisation`.
     pub relay_accounts: Option<usize>,
     /// Target mean daily sends per relay account as a fraction of the quota (when sizing).
@@ -195,6 +200,7 @@ impl Scenario {
             contacts_per_user: 5,
             size_mix: SizeMix::Realistic,
             quota_per_day: 500,
+            accounts_per_relay: 1,
             relay_accounts: None,
             relay_utilisation: 0.7,
             providers: 8,
@@ -235,6 +241,12 @@ impl Scenario {
             target_packets: 128,
             ..Scenario::reference(level, seed)
         }
+    }
+
+    /// Daily sends of one relay node (all its accounts).
+    pub fn relay_quota(&self) -> u32 {
+        self.quota_per_day
+            .saturating_mul(self.accounts_per_relay.max(1))
     }
 
     /// The level parameters in force: the real table from `mailvortex-proto` plus overrides.
@@ -308,7 +320,7 @@ impl Scenario {
         if p.relays_per_path == 0 {
             return 0;
         }
-        let cap = self.relay_utilisation * f64::from(self.quota_per_day);
+        let cap = self.relay_utilisation * f64::from(self.relay_quota());
         ((self.expected_relay_sends_per_day() / cap).ceil() as usize).max(floor)
     }
 }

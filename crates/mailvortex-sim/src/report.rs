@@ -441,6 +441,7 @@ fn sweep_axis(group: &str) -> &'static str {
         "poll" => "mailbox polling period (min)",
         "utilisation" => "relay pool sized for this share of the quota",
         "quota" => "provider quota (sends/day)",
+        "pooled" => "mail accounts a relay node mixes in one pool (500 sends/day each)",
         "sizes" => "0 = realistic sizes, 1 = one-packet messages",
         "paths" => "parallel paths (at least)",
         "spread" => "most packets of one message per path",

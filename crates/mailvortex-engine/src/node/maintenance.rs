@@ -425,3 +425,90 @@ async fn connect_with_retry(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mailvortex_proto::level::LevelName;
+
+    use super::super::compose::SendMeta;
+    use super::lock;
+    use crate::api::SendRequest;
+    use crate::clock::Clock;
+    use crate::localnet::LocalNetwork;
+
+    fn meta(node: &super::Node, id: &str) -> SendMeta {
+        let bytes = lock(&node.inner.store)
+            .kv_get(&format!("sendmeta:{id}"))
+            .expect("kv")
+            .expect("send meta");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[test]
+    fn packets_still_waiting_to_leave_are_not_overdue() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let net = LocalNetwork::create(dir.path(), 4, 2, Clock::scaled(1.0)).expect("net");
+        let alice = &net.users[0];
+        // Nothing runs, so every packet stays in the outbox (as behind a daily budget).
+        let id = alice
+            .send(SendRequest {
+                to: "bob@b.example".into(),
+                subject: "s".into(),
+                body: vec![7; 100_000],
+                file_name: None,
+                level: LevelName::Standard,
+            })
+            .expect("send");
+        let mut m = meta(alice, &id);
+        assert!(m.n >= 4 && m.attempt == 0);
+        // The receipt deadline passes while the packets still wait.
+        m.deadline_ms = 0;
+        lock(&alice.inner.store)
+            .kv_set(
+                &format!("sendmeta:{id}"),
+                &serde_json::to_vec(&m).expect("json"),
+            )
+            .expect("kv");
+        alice.retransmit_overdue().expect("maintenance");
+        let after = meta(alice, &id);
+        assert_eq!(
+            after.attempt, 0,
+            "no retransmission while the first copy waits"
+        );
+        assert!(
+            after.deadline_ms > alice.inner.clock.now_ms(),
+            "timer re-armed"
+        );
+        let status = alice.status(&id).expect("status");
+        assert!(status.timeline.iter().all(|e| e.state != "retry"));
+        let message_id = crate::api::parse_message_id(&id).expect("id");
+        {
+            let store = lock(&alice.inner.store);
+            assert_eq!(
+                store.unsent_packets(&message_id).expect("count"),
+                m.n as u64
+            );
+            // Now every packet leaves...
+            for p in store.due(i64::MAX, 1000).expect("due") {
+                store.mark_sending(p.id).expect("sending");
+                store.mark_sent(p.id, 1).expect("sent");
+            }
+            assert_eq!(store.unsent_packets(&message_id).expect("count"), 0);
+        }
+        // ...and when the deadline passes without a receipt, the message goes again.
+        let mut m = meta(alice, &id);
+        m.deadline_ms = 0;
+        lock(&alice.inner.store)
+            .kv_set(
+                &format!("sendmeta:{id}"),
+                &serde_json::to_vec(&m).expect("json"),
+            )
+            .expect("kv");
+        alice.retransmit_overdue().expect("maintenance");
+        assert_eq!(
+            meta(alice, &id).attempt,
+            1,
+            "retransmitted over fresh paths"
+        );
+    }
+}
