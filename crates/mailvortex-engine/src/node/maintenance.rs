@@ -444,6 +444,18 @@ mod tests {
         serde_json::from_slice(&bytes).expect("json")
     }
 
+    /// Moves the receipt deadline of `id` into the past.
+    fn expire(node: &super::Node, id: &str) {
+        let mut m = meta(node, id);
+        m.deadline_ms = 0;
+        lock(&node.inner.store)
+            .kv_set(
+                &format!("sendmeta:{id}"),
+                &serde_json::to_vec(&m).expect("json"),
+            )
+            .expect("kv");
+    }
+
     #[test]
     fn packets_still_waiting_to_leave_are_not_overdue() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -459,16 +471,10 @@ mod tests {
                 level: LevelName::Standard,
             })
             .expect("send");
-        let mut m = meta(alice, &id);
+        let m = meta(alice, &id);
         assert!(m.n >= 4 && m.attempt == 0);
         // The receipt deadline passes while the packets still wait.
-        m.deadline_ms = 0;
-        lock(&alice.inner.store)
-            .kv_set(
-                &format!("sendmeta:{id}"),
-                &serde_json::to_vec(&m).expect("json"),
-            )
-            .expect("kv");
+        expire(alice, &id);
         alice.retransmit_overdue().expect("maintenance");
         let after = meta(alice, &id);
         assert_eq!(
@@ -496,14 +502,7 @@ mod tests {
             assert_eq!(store.unsent_packets(&message_id).expect("count"), 0);
         }
         // ...and when the deadline passes without a receipt, the message goes again.
-        let mut m = meta(alice, &id);
-        m.deadline_ms = 0;
-        lock(&alice.inner.store)
-            .kv_set(
-                &format!("sendmeta:{id}"),
-                &serde_json::to_vec(&m).expect("json"),
-            )
-            .expect("kv");
+        expire(alice, &id);
         alice.retransmit_overdue().expect("maintenance");
         assert_eq!(
             meta(alice, &id).attempt,
