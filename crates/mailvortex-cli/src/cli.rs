@@ -205,7 +205,8 @@ pub(crate) struct SendArgs {
     /// File to send.
     #[arg(long)]
     pub(crate) file: Option<PathBuf>,
-    /// Anonymity level: direct, fast, standard, strong or maximum.
+    /// Anonymity level: direct, fast, standard, strong or maximum (`mailvortex levels` tells
+    /// what each hides and how long it takes).
     #[arg(long, default_value = "standard")]
     pub(crate) level: String,
     /// Mean mixing delay per hop in ms instead of the level's (benchmarks: 0 = no mixing).

@@ -74,9 +74,14 @@ pub(crate) async fn run(args: DemoArgs, json: bool) -> Result<()> {
             "MailVortex demo: one in-process mail provider, 5 relays (r1-r3.example), alice@a.example and bob@b.example."
         );
         println!(
-            "Level {level}: {} relays per path, {} path(s), redundancy {}/{}, mean mixing delay {} per relay. Time runs {}x faster.\n",
+            "Level {level}: {} relays per path, {} path(s){}, redundancy {}/{}, mean mixing delay {} per relay. Time runs {}x faster.\n",
             p.relays_per_path,
             p.parallel_paths,
+            if p.packets_per_path == 1 {
+                " (one per packet for bigger messages)"
+            } else {
+                ""
+            },
             p.redundancy.num,
             p.redundancy.den,
             fmt_time(p.mean_delay_ms).trim(),
