@@ -3,7 +3,7 @@
 use mailvortex_proto::level::LevelName;
 use mailvortex_sim::engine;
 use mailvortex_sim::metrics::RunResult;
-use mailvortex_sim::model::{LevelOverrides, MINUTE, Scenario};
+use mailvortex_sim::model::{LevelOverrides, MINUTE, Scenario, SizeMix};
 
 fn run(level: LevelName) -> (Scenario, RunResult) {
     let sc = Scenario::smoke(level, 11);
@@ -107,4 +107,26 @@ fn same_seed_same_result() {
     assert_eq!(a, b);
     let other = strip(engine::run(&Scenario { seed: 4, ..sc }));
     assert_ne!(a, other);
+}
+
+#[test]
+fn one_packet_per_path_hides_big_messages_better_than_crowded_paths() {
+    let scenario = |packets_per_path: u16| Scenario {
+        size_mix: SizeMix::Realistic,
+        overrides: LevelOverrides {
+            packets_per_path: Some(packets_per_path),
+            ..LevelOverrides::default()
+        },
+        ..Scenario::smoke(LevelName::Standard, 7)
+    };
+    let (spread, crowded) = (engine::run(&scenario(1)), engine::run(&scenario(32)));
+    assert!(
+        spread.sender.mean_bits > crowded.sender.mean_bits + 0.2,
+        "one per path: {} bits, 32 per path: {} bits",
+        spread.sender.mean_bits,
+        crowded.sender.mean_bits
+    );
+    // The linking adversary is measured for every message that was measured at all.
+    assert_eq!(spread.sender_linked.messages, spread.sender.messages);
+    assert!(spread.sender_linked.mean_bits > 0.0);
 }
