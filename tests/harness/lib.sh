@@ -110,6 +110,30 @@ mt_descendants() {
   done
 }
 
+# mt_session PID: the session id of PID (field 6 of /proc/PID/stat).
+mt_session() {
+  local line rest
+  { read -r line < "/proc/$1/stat"; } 2>/dev/null || return 1
+  rest=${line##*) }
+  # shellcheck disable=SC2086
+  set -- $rest               # $1 = state, $2 = ppid, $3 = pgrp, $4 = session
+  printf '%s\n' "$4"
+}
+
+# mt_session_members SID: print "pid starttime" for every process in session SID.
+mt_session_members() {
+  local sid=$1 f line rest pid
+  for f in /proc/[0-9]*/stat; do
+    { read -r line < "$f"; } 2>/dev/null || continue
+    pid=${line%% *}
+    rest=${line##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    [[ ${4:-} == "$sid" ]] || continue
+    printf '%s %s\n' "$pid" "$(mt_starttime "$pid" 2>/dev/null || echo 0)"
+  done
+}
+
 # mt_kill_recorded SIGNAL < "pid starttime" lines: signal only processes whose
 # start time still matches (never a recycled PID).
 mt_kill_recorded() {
@@ -228,15 +252,32 @@ mt_dc_start() {
 # instance's own child processes (recorded before the signal, verified by start
 # time) so clients see EOF immediately, like a crashed/restarted server.
 mt_dc_stop() {
-  local dom=$1 pid recs=()
+  local dom=$1 pid recs=() late=() leader=0
   pid=$(mt_dc_master_pid "$dom") || return 0
+  # The daemonized master leads its own session (checked, never assumed: killing the
+  # session of the shell that started it would take the test run down with it).
+  [[ $(mt_session "$pid" 2>/dev/null) == "$pid" ]] && leader=1
   mapfile -t recs < <(printf '%s %s\n' "$pid" "$(mt_starttime "$pid")"; mt_descendants "$pid")
   printf '%s\n' "${recs[@]}" | mt_kill_recorded TERM
   if ! mt_wait_gone 5 "${recs[@]}"; then
     printf '%s\n' "${recs[@]}" | mt_kill_recorded KILL
     mt_wait_gone 2 "${recs[@]}" || mt_log "warning: some Dovecot processes of $dom survived SIGKILL"
   fi
+  # A child forked between the listing above and the signal (an lmtp process for mail
+  # arriving just then) is not in `recs`; it inherited the listening sockets, so the
+  # next start would fail with "Socket already exists". Whatever is left in the master's
+  # session belongs to this instance.
+  if ((leader)); then
+    mapfile -t late < <(mt_session_members "$pid")
+    if ((${#late[@]})); then
+      printf '%s\n' "${late[@]}" | mt_kill_recorded KILL
+      mt_wait_gone 2 "${late[@]}" || mt_log "warning: late Dovecot processes of $dom survived SIGKILL"
+    fi
+  fi
   rm -f "$MT_DIR/providers/$dom/run/master.pid"
+  # No master runs now: a socket file left behind (held open by a process we could not
+  # see) must not stop the next start; Dovecot creates fresh ones.
+  find "$MT_DIR/providers/$dom/run" -maxdepth 2 -type s -delete 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- sockets
