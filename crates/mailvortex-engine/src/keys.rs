@@ -191,8 +191,11 @@ impl NodeKeys {
             issued_at: now.saturating_sub(60),
             expires_at,
             epochs,
+            address_proof: None,
         };
         let signed = d.sign(&self.identity)?;
+        // Checked once more so it carries its address proof (for the reply blocks we build).
+        let d = mailvortex_proto::descriptor::UncheckedDescriptor::decode(&signed)?.check(now)?;
         Ok((d, signed))
     }
 }

@@ -68,7 +68,7 @@ fn new_node(
 
 impl LocalNetwork {
     /// Creates `relays` public relays (spread over three providers) and `users` passive users
-    /// under `base`, and introduces everyone to everyone (as invites and a relay list would).
+    /// under `base`, introduced as a relay list and invites would: relays know only relays.
     pub fn create(base: &Path, relays: usize, users: usize, clock: Clock) -> Result<LocalNetwork> {
         let provider = MemoryProvider::new();
         let make = |dir: &str, address: &str, peer_type: PeerType| {
@@ -93,13 +93,20 @@ impl LocalNetwork {
                 )
             })
             .collect::<Result<Vec<_>>>()?;
+        // As a real network is set up (docs/running-a-node.md): everyone knows the relays (a
+        // relay list), users know each other (invites), and no relay knows any user: the last
+        // relay forwards to a recipient on the strength of the address proof in the packet.
         let all: Vec<&Node> = relay_nodes.iter().chain(user_nodes.iter()).collect();
-        for a in &all {
-            let (_, bytes) = a.descriptor()?;
-            for b in &all {
-                if b.node_id() != a.node_id() {
-                    b.import_descriptor(&bytes)?;
-                }
+        for relay in &relay_nodes {
+            let (_, bytes) = relay.descriptor()?;
+            for b in all.iter().filter(|b| b.node_id() != relay.node_id()) {
+                b.import_descriptor(&bytes)?;
+            }
+        }
+        for user in &user_nodes {
+            let (_, bytes) = user.descriptor()?;
+            for b in user_nodes.iter().filter(|b| b.node_id() != user.node_id()) {
+                b.import_descriptor(&bytes)?;
             }
         }
         Ok(LocalNetwork {

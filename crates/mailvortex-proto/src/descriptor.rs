@@ -7,7 +7,7 @@ use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, Error};
 use crate::identity::{EpochPublic, Identity, NodeId};
 
-const DESCRIPTOR_SIG_CONTEXT: &[u8] = b"mailvortex v1 descriptor";
+use crate::address_proof::{AddressProof, DESCRIPTOR_SIG_CONTEXT, body_hash, signed_message};
 /// Wire version of descriptors.
 pub const DESCRIPTOR_VERSION: u8 = 1;
 /// Longest mail address a descriptor (and a packet header) can carry, in bytes.
@@ -72,7 +72,9 @@ pub struct Limits {
 }
 
 /// The content of a descriptor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Equality compares the content only, not [`Descriptor::address_proof`].
+#[derive(Debug, Clone, Eq)]
 pub struct Descriptor {
     /// The node's identity key.
     pub node_id: NodeId,
@@ -90,6 +92,23 @@ pub struct Descriptor {
     pub expires_at: u64,
     /// Signed epoch keys, oldest first.
     pub epochs: Vec<EpochPublic>,
+    /// The proof of the address from the descriptor's signature: set by
+    /// [`UncheckedDescriptor::check`], `None` on a descriptor built to be signed. Not encoded
+    /// (it is part of the signature). Senders write it into the last relay's slot.
+    pub address_proof: Option<AddressProof>,
+}
+
+impl PartialEq for Descriptor {
+    fn eq(&self, other: &Self) -> bool {
+        self.node_id == other.node_id
+            && self.address == other.address
+            && self.peer_type == other.peer_type
+            && self.puzzle_difficulty == other.puzzle_difficulty
+            && self.limits == other.limits
+            && self.issued_at == other.issued_at
+            && self.expires_at == other.expires_at
+            && self.epochs == other.epochs
+    }
 }
 
 /// A parsed descriptor whose signatures and validity are not checked yet.
@@ -170,9 +189,21 @@ impl Descriptor {
         }
         let mut w = Writer::with_capacity(256 + self.epochs.len() * EpochPublic::LEN);
         self.encode_body(&mut w);
-        let signature = identity.sign(DESCRIPTOR_SIG_CONTEXT, w.as_slice());
+        let signature = identity.sign(DESCRIPTOR_SIG_CONTEXT, &self.signed_message(w.as_slice()));
         w.put(&signature);
         Ok(w.into_vec())
+    }
+
+    /// What the signature covers after the context: the fields a relay checks in an address
+    /// proof, then the hash of the whole body (Section 5.2).
+    fn signed_message(&self, body: &[u8]) -> Vec<u8> {
+        signed_message(
+            &self.node_id,
+            &self.address,
+            self.issued_at,
+            self.expires_at,
+            &body_hash(body),
+        )
     }
 
     /// The mail provider (domain) of this node.
@@ -246,6 +277,7 @@ impl UncheckedDescriptor {
                 issued_at,
                 expires_at,
                 epochs,
+                address_proof: None,
             },
             signature,
         })
@@ -257,13 +289,20 @@ impl UncheckedDescriptor {
     }
 
     /// Verifies the signature, `issued_at <= now < expires_at`, and every epoch key's signature.
-    pub fn check(self, now: u64) -> Result<Descriptor, Error> {
+    pub fn check(mut self, now: u64) -> Result<Descriptor, Error> {
         let mut w = Writer::new();
         self.body.encode_body(&mut w);
+        let hash = body_hash(w.as_slice());
         crate::identity::verify(
             &self.body.node_id,
             DESCRIPTOR_SIG_CONTEXT,
-            w.as_slice(),
+            &signed_message(
+                &self.body.node_id,
+                &self.body.address,
+                self.body.issued_at,
+                self.body.expires_at,
+                &hash,
+            ),
             &self.signature,
             "descriptor",
         )?;
@@ -278,6 +317,13 @@ impl UncheckedDescriptor {
         for e in &self.body.epochs {
             e.verify_signature(&self.body.node_id)?;
         }
+        self.body.address_proof = Some(AddressProof {
+            node_id: self.body.node_id,
+            issued_at: self.body.issued_at,
+            expires_at: self.body.expires_at,
+            body_hash: hash,
+            signature: self.signature,
+        });
         Ok(self.body)
     }
 

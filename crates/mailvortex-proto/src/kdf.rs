@@ -34,6 +34,8 @@ pub const E2E_SHARD: Label = Label("mv1 e2e shard");
 pub const SURB_KEY: Label = Label("mv1 surb key");
 /// Message identifier.
 pub const MESSAGE_ID: Label = Label("mv1 message id");
+/// Hash of a descriptor body (all-zero key), covered by the descriptor's signature.
+pub const DESCRIPTOR_BODY: Label = Label("mv1 descr body");
 
 /// Derives 32 bytes from `key` and `input` under `label`.
 pub fn derive(label: Label, key: &[u8; 32], input: &[&[u8]]) -> [u8; 32] {
@@ -86,6 +88,7 @@ mod tests {
             E2E_SHARD,
             SURB_KEY,
             MESSAGE_ID,
+            DESCRIPTOR_BODY,
         ] {
             assert!(l.0.len() <= 16 && l.0.is_ascii(), "{l:?}");
         }

@@ -30,6 +30,7 @@
 //!   about 2× faster on x86-64. Without it (`default-features = false`) the `salsa20` crate
 //!   is used. See `docs/performance.md`.
 
+pub mod address_proof;
 pub mod codec;
 pub mod descriptor;
 pub mod error;

@@ -55,7 +55,12 @@ pub fn hops_for<'a>(
     now: u64,
 ) -> Result<Vec<HopSpec<'a>>, Error> {
     let mut hops = Vec::with_capacity(relays.len() + 1);
-    for d in relays.iter().copied().chain(core::iter::once(destination)) {
+    for (i, d) in relays
+        .iter()
+        .copied()
+        .chain(core::iter::once(destination))
+        .enumerate()
+    {
         let epoch = d.epoch_for(now).ok_or(Error::Expired {
             what: "epoch key",
             from: 0,
@@ -68,6 +73,12 @@ pub fn hops_for<'a>(
             epoch,
             delay_ms: 0,
             difficulty: d.puzzle_difficulty,
+            // The last relay may not know the destination: prove it is a MailVortex node.
+            proof: if i == relays.len() {
+                d.address_proof.as_ref()
+            } else {
+                None
+            },
         });
     }
     Ok(hops)
@@ -166,7 +177,7 @@ pub fn prepare_message_parallel<R: RngCore + CryptoRng>(
     let mut jobs = Vec::with_capacity(sealed.n);
     for i in 0..sealed.payloads.len() {
         let (path, hops) = packet_hops(&paths, i, level, rng);
-        let drawn = Drawn::draw(hops.len(), rng);
+        let drawn = Drawn::draw(&hops, rng);
         jobs.push((i, path, hops, drawn));
     }
     let payloads = &sealed.payloads;
@@ -304,6 +315,7 @@ mod tests {
             issued_at: NOW - 10,
             expires_at: NOW + 1000,
             epochs: vec![epoch.public.clone()],
+            address_proof: None,
         };
         (d, epoch)
     }

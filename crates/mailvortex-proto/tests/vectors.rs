@@ -467,6 +467,7 @@ fn run_descriptor(v: &V) {
         issued_at: v.num("issued at"),
         expires_at: v.num("expires at"),
         epochs: node.epochs.iter().map(|(_, _, p)| p.clone()).collect(),
+        address_proof: None,
     };
     for (e, _, p) in &node.epochs {
         let mut msg = b"mailvortex v1 epoch key".to_vec();
@@ -482,8 +483,16 @@ fn run_descriptor(v: &V) {
     let signed = d.sign(&node.identity).expect("sign");
     v.check("descriptor", &signed);
     let (body, sig) = signed.split_at(signed.len() - 64);
+    // Signed: the address-proof fields, then the hash of the whole body (spec 5.2).
+    let body_hash = kdf_spec("mv1 descr body", &[0u8; 32], &[body]);
+    v.check("descriptor body hash", &body_hash);
     let mut msg = b"mailvortex v1 descriptor".to_vec();
-    msg.extend_from_slice(body);
+    msg.extend_from_slice(node.id().as_bytes());
+    msg.push(d.address.len() as u8);
+    msg.extend_from_slice(d.address.as_bytes());
+    msg.extend_from_slice(&d.issued_at.to_be_bytes());
+    msg.extend_from_slice(&d.expires_at.to_be_bytes());
+    msg.extend_from_slice(&body_hash);
     v.check("descriptor signed message", &msg);
     v.check("descriptor signature", sig);
     verify_ed25519(&node.id(), &msg, sig);
@@ -491,6 +500,17 @@ fn run_descriptor(v: &V) {
         .and_then(|u| u.check(now))
         .expect("checks");
     assert_eq!(checked, d);
+    let proof = checked
+        .address_proof
+        .expect("a checked descriptor has a proof");
+    let mut expected = node.id().as_bytes().to_vec();
+    expected.extend_from_slice(&d.issued_at.to_be_bytes());
+    expected.extend_from_slice(&d.expires_at.to_be_bytes());
+    expected.extend_from_slice(&body_hash);
+    expected.extend_from_slice(sig);
+    v.check("address proof", &expected);
+    assert_eq!(proof.encode()[..], expected[..]);
+    proof.verify(&d.address, now).expect("the proof verifies");
     let chosen = checked.epoch_for(now).expect("an epoch for now");
     v.check("epoch for now", &chosen.epoch.to_be_bytes());
     v.expect_outcome(None);
@@ -550,6 +570,7 @@ fn hop_specs<'a>(nodes: &'a [Node], route: &[HopCfg]) -> Vec<HopSpec<'a>> {
             epoch: nodes[h.node].epoch(h.epoch),
             delay_ms: h.delay_ms,
             difficulty: h.difficulty,
+            proof: None,
         })
         .collect()
 }
@@ -694,6 +715,7 @@ fn check_slot(api: &RoutingSlot, plain: &[u8; SLOT]) {
             next_alpha,
             next_mac,
             next_address,
+            proof: None,
         } => {
             assert_eq!(plain[0], 0x01);
             assert_eq!(plain[14..46], next_alpha[..]);
@@ -712,6 +734,9 @@ fn check_slot(api: &RoutingSlot, plain: &[u8; SLOT]) {
                 DeliverKind::Reply(id) => assert_eq!((plain[14], &plain[15..31]), (1, &id[..])),
             }
             assert!(plain[31..].iter().all(|b| *b == 0), "reserved bytes");
+        }
+        Command::Relay { proof: Some(_), .. } => {
+            panic!("packet vectors have no address proofs (see address-proof.txt)")
         }
     }
 }

@@ -76,6 +76,7 @@ fn extras(sender: &Node) -> anyhow::Result<(Vec<u8>, [Vec<u8>; 2])> {
         issued_at: NOW - 3600,
         expires_at: NOW + 14 * 86_400,
         epochs: vec![sender.epoch(epoch)?.public.clone()],
+        address_proof: None,
     };
     let signed = descriptor.sign(&sender.identity)?;
     let relay = Node::new("message relay", "relay@relay.example", &[epoch], 0);
@@ -88,6 +89,7 @@ fn extras(sender: &Node) -> anyhow::Result<(Vec<u8>, [Vec<u8>; 2])> {
                 epoch: &relay.epoch(epoch)?.public,
                 delay_ms: 60_000,
                 difficulty: 0,
+                proof: None,
             },
             HopSpec {
                 node_id: sender.id(),
@@ -95,6 +97,7 @@ fn extras(sender: &Node) -> anyhow::Result<(Vec<u8>, [Vec<u8>; 2])> {
                 epoch: &sender.epoch(epoch)?.public,
                 delay_ms: 0,
                 difficulty: 0,
+                proof: None,
             },
         ];
         let seed = fixed_seed(&format!("message extras surb {i}"));

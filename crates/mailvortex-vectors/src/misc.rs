@@ -7,7 +7,7 @@ use mailvortex_proto::puzzle::{Challenge, difficulty_under_load};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use crate::crypto::{challenge, fixed_seed};
+use crate::crypto::{challenge, fixed_seed, kdf as blake_kdf};
 use crate::format::Vector;
 use crate::nodes::{NOW, Node, current_epoch};
 use crate::packet::expect_word;
@@ -113,6 +113,7 @@ fn descriptor_of(node: &Node) -> Descriptor {
             .iter()
             .map(|(_, _, s)| s.public.clone())
             .collect(),
+        address_proof: None,
     }
 }
 
@@ -167,13 +168,34 @@ pub(crate) fn descriptor_vector() -> anyhow::Result<Vector> {
         body.extend_from_slice(&p.signature);
     }
     ensure!(signed.len() == body.len() + 64 && signed[..body.len()] == body[..]);
+    // The signature covers the address-proof fields and the hash of the whole body.
+    let body_hash = blake_kdf("mv1 descr body", &[0u8; 32], &[&body])?;
     let mut msg = b"mailvortex v1 descriptor".to_vec();
-    msg.extend_from_slice(&body);
+    msg.extend_from_slice(node.id().as_bytes());
+    msg.push(u8::try_from(d.address.len())?);
+    msg.extend_from_slice(d.address.as_bytes());
+    msg.extend_from_slice(&d.issued_at.to_be_bytes());
+    msg.extend_from_slice(&d.expires_at.to_be_bytes());
+    msg.extend_from_slice(&body_hash);
+    v.b("descriptor body hash", &body_hash);
     v.b("descriptor signed message", &msg);
     v.b("descriptor signature", &signed[body.len()..]);
     v.b("descriptor", &signed);
     let checked = UncheckedDescriptor::decode(&signed)?.check(NOW)?;
     ensure!(checked == d);
+    // The address proof a sender writes into the last relay's slot (command 0x03).
+    let proof = checked
+        .address_proof
+        .ok_or_else(|| anyhow::anyhow!("no address proof"))?;
+    let mut expected = node.id().as_bytes().to_vec();
+    expected.extend_from_slice(&d.issued_at.to_be_bytes());
+    expected.extend_from_slice(&d.expires_at.to_be_bytes());
+    expected.extend_from_slice(&body_hash);
+    expected.extend_from_slice(&signed[body.len()..]);
+    ensure!(proof.encode()[..] == expected[..]);
+    proof.verify(&d.address, NOW)?;
+    ensure!(proof.verify("someone.else@example.org", NOW).is_err());
+    v.b("address proof", &expected);
     let chosen = checked
         .epoch_for(NOW)
         .ok_or_else(|| anyhow::anyhow!("no epoch"))?;

@@ -349,6 +349,7 @@ fn check_slot(api: &RoutingSlot, plain: &[u8; SLOT_LEN]) -> anyhow::Result<()> {
             next_alpha,
             next_mac,
             next_address,
+            proof: None,
         } => {
             ensure!(
                 plain[0] == 1 && plain[14..46] == next_alpha[..] && plain[46..62] == next_mac[..]
@@ -362,6 +363,9 @@ fn check_slot(api: &RoutingSlot, plain: &[u8; SLOT_LEN]) -> anyhow::Result<()> {
                 DeliverKind::Message => ensure!(plain[14] == 0),
                 DeliverKind::Reply(id) => ensure!(plain[14] == 1 && plain[15..31] == id[..]),
             }
+        }
+        Command::Relay { proof: Some(_), .. } => {
+            anyhow::bail!("packet vectors have no address proofs (see address-proof.txt)")
         }
     }
     Ok(())
@@ -414,6 +418,7 @@ fn hop_specs<'a>(nodes: &'a [Node], route: &[HopCfg]) -> anyhow::Result<Vec<HopS
                 epoch: &node.epoch(h.epoch)?.public,
                 delay_ms: h.delay_ms,
                 difficulty: h.difficulty,
+                proof: None,
             })
         })
         .collect()

@@ -90,13 +90,21 @@ impl Node {
         let now_ms = self.inner.clock.now_ms();
         match opened.into_routing() {
             Routing::Forward(f) => {
-                let allowed = lock(&self.inner.config).forward_to_unknown
+                // No exit to arbitrary addresses: the next hop is a node we know, or the sender
+                // proved it is one with its signed descriptor (an address proof, spec 6.3).
+                let proven = f
+                    .proof
+                    .is_some_and(|p| p.verify(&f.next_address, now_ms / 1000).is_ok());
+                let allowed = proven
+                    || lock(&self.inner.config).forward_to_unknown
                     || self.is_known_address(&f.next_address)?;
                 if !allowed {
                     lock(&self.inner.store).check_and_insert_replay_tag(epoch, &tag)?;
-                    self.reject(
-                        "next hop is not a known MailVortex node (no exit to arbitrary addresses)",
-                    );
+                    self.reject(if f.proof.is_some() {
+                        "next hop's address proof is invalid or expired (no exit to arbitrary addresses)"
+                    } else {
+                        "next hop is not a known MailVortex node and the packet carries no address proof (no exit to arbitrary addresses)"
+                    });
                     return Ok(Outcome::Consumed);
                 }
                 let account = self.send_account()?;

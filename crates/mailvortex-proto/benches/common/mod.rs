@@ -52,6 +52,7 @@ impl Node {
             issued_at: NOW - 3600,
             expires_at: NOW + 30 * 86_400,
             epochs: vec![epoch.public.clone()],
+            address_proof: None,
         };
         let signed = descriptor.sign(&identity).expect("sign");
         let descriptor = UncheckedDescriptor::decode(&signed)
@@ -84,6 +85,7 @@ impl Node {
             epoch: &epoch.public,
             delay_ms: 1000,
             difficulty: 0,
+            proof: None,
         }
     }
 

@@ -53,6 +53,7 @@ impl Node {
             epoch: &self.epoch.public,
             delay_ms,
             difficulty: 0,
+            proof: None,
         }
     }
 
@@ -420,6 +421,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
                 issued_at: NOW - 3600,
                 expires_at: NOW + 86_400,
                 epochs: vec![epoch.public.clone()],
+                address_proof: None,
             };
             vec![d.sign(&identity).expect("sign")]
         }

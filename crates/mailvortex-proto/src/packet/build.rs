@@ -9,7 +9,9 @@ use crate::error::Error;
 use crate::identity::{EpochPublic, NodeId};
 use crate::puzzle::Challenge;
 
-use super::slot::{Command, DeliverKind, RoutingSlot};
+use crate::address_proof::AddressProof;
+
+use super::slot::{Command, DeliverKind, PROVEN_SLOT_LEN, RoutingSlot};
 use super::{
     BETA_LEN, HEADER_LEN, HopKeys, MAX_HOPS, PACKET_LEN, PACKET_VERSION, PAYLOAD_LEN, SLOT_LEN,
     header_mac, xor_keystream, xor_keystreams,
@@ -28,6 +30,26 @@ pub struct HopSpec<'a> {
     pub delay_ms: u32,
     /// Puzzle difficulty this hop requires.
     pub difficulty: u8,
+    /// This hop's address proof, written into the previous hop's slot (command 0x03) so that
+    /// a relay forwards to it without knowing it. [`crate::send::hops_for`] sets it for the
+    /// destination; `None` for relays (every relay knows the relay list).
+    pub proof: Option<&'a AddressProof>,
+}
+
+/// The routing-block bytes hop `i` consumes: two slots when it forwards to a hop with a proof.
+fn slot_len(hops: &[HopSpec<'_>], i: usize) -> usize {
+    match hops.get(i + 1) {
+        Some(next) if next.proof.is_some() => PROVEN_SLOT_LEN,
+        _ => SLOT_LEN,
+    }
+}
+
+/// Routing-block bytes the hops before the last consume (the filler's length); the route fits
+/// when this plus one slot for the last hop is at most [`BETA_LEN`].
+fn consumed_before_last(hops: &[HopSpec<'_>]) -> usize {
+    (0..hops.len().saturating_sub(1))
+        .map(|i| slot_len(hops, i))
+        .sum()
 }
 
 /// A header and the secrets its creator keeps.
@@ -110,11 +132,11 @@ pub(crate) struct Drawn {
 
 #[cfg(feature = "parallel")]
 impl Drawn {
-    /// Draws what [`build_header`] would draw for a route of `hops` hops (1..=MAX_HOPS).
-    pub(crate) fn draw<R: RngCore + CryptoRng>(hops: usize, rng: &mut R) -> Self {
+    /// Draws what [`build_header`] would draw for `hops` (a route that fits, 1..=MAX_HOPS).
+    pub(crate) fn draw<R: RngCore + CryptoRng>(hops: &[HopSpec<'_>], rng: &mut R) -> Self {
         let mut from = FromRng(rng);
-        let secrets = (0..hops).map(|_| from.secret()).collect();
-        let starts = (0..hops).map(|_| from.puzzle_start()).collect();
+        let secrets = (0..hops.len()).map(|_| from.secret()).collect();
+        let starts = (0..hops.len()).map(|_| from.puzzle_start()).collect();
         let mut padding = vec![0u8; padding_len(hops)];
         from.padding(&mut padding);
         Drawn {
@@ -151,10 +173,10 @@ impl Drop for Drawn {
     }
 }
 
-/// Random padding bytes after the last hop's slot for a route of `n` hops (`1..=MAX_HOPS`).
+/// Random padding bytes after the last hop's slot (zero for a route that does not fit).
 #[cfg(feature = "parallel")]
-fn padding_len(n: usize) -> usize {
-    BETA_LEN - (n - 1) * SLOT_LEN - SLOT_LEN
+fn padding_len(hops: &[HopSpec<'_>]) -> usize {
+    BETA_LEN.saturating_sub(consumed_before_last(hops) + SLOT_LEN)
 }
 
 /// Builds a header for `hops` (the last one is the destination) ending in `deliver`.
@@ -183,6 +205,12 @@ pub(crate) fn build_header_with<D: HeaderDraws>(
     for hop in hops {
         validate_address(hop.address)?;
     }
+    let filler_len = consumed_before_last(hops);
+    if filler_len + SLOT_LEN > BETA_LEN {
+        return Err(Error::InvalidArgument(
+            "route too long: each address proof takes one of the 8 slots",
+        ));
+    }
     // Per hop: a fresh ephemeral key, the shared secret and the derived keys.
     let mut alphas = Vec::with_capacity(n);
     let mut keys = Vec::with_capacity(n);
@@ -197,21 +225,22 @@ pub(crate) fn build_header_with<D: HeaderDraws>(
         alphas.push(alpha);
         keys.push(HopKeys::derive(&secret));
     }
-    // Header keystreams (R+1 slots each) and the filler.
-    let streams: Vec<[u8; BETA_LEN + SLOT_LEN]> = keys
+    // Header keystreams (R + 2 slots each, room for the longest slot) and the filler.
+    let streams: Vec<[u8; BETA_LEN + PROVEN_SLOT_LEN]> = keys
         .iter()
         .map(|k| {
-            let mut s = [0u8; BETA_LEN + SLOT_LEN];
+            let mut s = [0u8; BETA_LEN + PROVEN_SLOT_LEN];
             xor_keystream(&k.header_stream, &mut s);
             s
         })
         .collect();
+    // Hop i appends L_i zero bytes and decrypts: the filler grows by L_i and takes the tail of
+    // that hop's stream, S_i[R - |F_i| .. R + L_i].
     let mut filler = [0u8; BETA_LEN];
-    let filler_len = (n - 1) * SLOT_LEN;
+    let mut len = 0;
     for (i, stream) in streams.iter().enumerate().take(n - 1) {
-        // The filler grows by one (zero) slot per hop, then takes that hop's stream tail.
-        let len = (i + 1) * SLOT_LEN;
-        let start = (MAX_HOPS - i) * SLOT_LEN;
+        let start = BETA_LEN - len;
+        len += slot_len(hops, i);
         for (f, s) in filler[..len].iter_mut().zip(&stream[start..]) {
             *f ^= s;
         }
@@ -233,27 +262,29 @@ pub(crate) fn build_header_with<D: HeaderDraws>(
     let mut last_slot = slots[last].clone();
     last_slot.delay_ms = 0;
     let mut beta = [0u8; BETA_LEN];
-    let open_len = BETA_LEN - last * SLOT_LEN;
-    beta[..SLOT_LEN].copy_from_slice(&last_slot.encode());
+    let open_len = BETA_LEN - filler_len;
+    beta[..SLOT_LEN].copy_from_slice(&last_slot.encode()[..SLOT_LEN]);
     draws.padding(&mut beta[SLOT_LEN..open_len]);
     for (b, s) in beta[..open_len].iter_mut().zip(&streams[last]) {
         *b ^= s;
     }
     beta[open_len..].copy_from_slice(&filler[..filler_len]);
     let mut mac = header_mac(&keys[last].header_mac, &alphas[last], &beta);
-    // Wrap the earlier hops, last to first: shift beta right by one slot in place, put the
-    // slot in front, encrypt.
+    // Wrap the earlier hops, last to first: shift beta right by the slot's length in place,
+    // put the slot in front, encrypt.
     for i in (0..last).rev() {
         let slot = RoutingSlot {
             command: Command::Relay {
                 next_alpha: alphas[i + 1],
                 next_mac: mac,
                 next_address: hops[i + 1].address.to_string(),
+                proof: hops[i + 1].proof.copied(),
             },
             ..slots[i].clone()
         };
-        beta.copy_within(..BETA_LEN - SLOT_LEN, SLOT_LEN);
-        beta[..SLOT_LEN].copy_from_slice(&slot.encode());
+        let l = slot.encoded_len();
+        beta.copy_within(..BETA_LEN - l, l);
+        beta[..l].copy_from_slice(&slot.encode()[..l]);
         for (b, s) in beta.iter_mut().zip(&streams[i]) {
             *b ^= s;
         }

@@ -13,9 +13,9 @@ use crate::error::{DecodeError, Error};
 use crate::identity::{EpochSecret, NodeId};
 use crate::puzzle::Challenge;
 
-use super::slot::{Command, DeliverKind, RoutingSlot};
+use super::slot::{Command, DeliverKind, PROVEN_SLOT_LEN, RoutingSlot};
 use super::{
-    BETA_LEN, HEADER_LEN, HopKeys, PACKET_LEN, PACKET_VERSION, PAYLOAD_LEN, SLOT_LEN, header_mac,
+    BETA_LEN, HEADER_LEN, HopKeys, PACKET_LEN, PACKET_VERSION, PAYLOAD_LEN, header_mac,
     xor_keystream, xor_keystream_into,
 };
 
@@ -61,6 +61,9 @@ pub enum Routing {
 pub struct Forward {
     /// The next hop's mail address.
     pub next_address: String,
+    /// The next hop's address proof, when the sender included one: the relay checks it with
+    /// [`crate::address_proof::AddressProof::verify`] before forwarding to a node it does not know.
+    pub proof: Option<crate::address_proof::AddressProof>,
     /// How long to hold the packet first.
     pub delay_ms: u32,
     /// The packet for the next hop, [`PACKET_LEN`] bytes.
@@ -124,11 +127,12 @@ fn finish_open(
     beta: &[u8],
     payload: &[u8],
 ) -> Result<OpenedPacket, Error> {
-    let mut routing = [0u8; BETA_LEN + SLOT_LEN];
+    // Room for the longest slot (a relay slot with an address proof, two slots long).
+    let mut routing = [0u8; BETA_LEN + PROVEN_SLOT_LEN];
     routing[..BETA_LEN].copy_from_slice(beta);
     xor_keystream(&hop.header_stream, &mut routing);
-    let slot =
-        RoutingSlot::decode(&routing[..SLOT_LEN]).map_err(Error::malformed("routing slot"))?;
+    let (slot, slot_len) =
+        RoutingSlot::decode_prefix(&routing).map_err(Error::malformed("routing slot"))?;
     let challenge = Challenge::new(&hop.replay_tag, &keys.node_id, epoch);
     let got = challenge.work(slot.puzzle_nonce);
     let needed = keys.min_difficulty.max(slot.difficulty);
@@ -142,7 +146,7 @@ fn finish_open(
         Command::Relay { .. } => {
             // version, alpha and MAC are written by `into_routing`; the rest now, in place.
             let mut out = vec![0u8; PACKET_LEN];
-            out[1 + 32 + 16..HEADER_LEN].copy_from_slice(&routing[SLOT_LEN..]);
+            out[1 + 32 + 16..HEADER_LEN].copy_from_slice(&routing[slot_len..slot_len + BETA_LEN]);
             xor_keystream_into(&hop.payload_stream, payload, &mut out[HEADER_LEN..]);
             out
         }
@@ -184,6 +188,7 @@ impl OpenedPacket {
                 next_alpha,
                 next_mac,
                 next_address,
+                proof,
             } => {
                 debug_assert_eq!(out.len(), PACKET_LEN);
                 out[0] = PACKET_VERSION;
@@ -191,6 +196,7 @@ impl OpenedPacket {
                 out[33..49].copy_from_slice(&next_mac);
                 Routing::Forward(Forward {
                     next_address,
+                    proof,
                     delay_ms: self.slot.delay_ms,
                     packet: out,
                 })

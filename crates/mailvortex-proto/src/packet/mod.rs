@@ -20,7 +20,7 @@ pub(crate) use build::{Drawn, build_header_with};
 pub use build::{HopSpec, PacketBuilder, build_header, build_packet};
 
 pub use hop::{EpochKeyring, Forward, OpenedPacket, Routing, open_packet};
-pub use slot::{Command, DeliverKind, RoutingSlot};
+pub use slot::{Command, DeliverKind, PROVEN_SLOT_LEN, RoutingSlot};
 
 /// Wire version of packets.
 pub const PACKET_VERSION: u8 = 0x01;

@@ -41,6 +41,7 @@ impl TestNode {
             issued_at: NOW - 3600,
             expires_at: NOW + 30 * 86_400,
             epochs: vec![epoch.public.clone()],
+            address_proof: None,
         };
         let signed = descriptor.sign(&identity).expect("sign");
         let descriptor = UncheckedDescriptor::decode(&signed)
@@ -64,6 +65,7 @@ impl TestNode {
             epoch: &self.epoch.public,
             delay_ms: 0,
             difficulty: self.descriptor.puzzle_difficulty,
+            proof: None,
         }
     }
 
