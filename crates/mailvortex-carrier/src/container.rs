@@ -566,3 +566,83 @@ fn open_zip(zip: &[u8]) -> Result<&[u8], ContainerError> {
     }
     zip.get(start..cd).ok_or(bad("truncated"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    fn when() -> LocalTime {
+        LocalTime {
+            year: 2024,
+            month: 6,
+            day: 7,
+            weekday: 5,
+            hour: 14,
+            minute: 3,
+            second: 22,
+            offset_minutes: -150,
+        }
+    }
+
+    #[test]
+    fn pdf_overhead_and_first_object_are_as_documented() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        for seed in 0..50 {
+            let packet = vec![seed as u8; MAX_PACKET_LEN - seed];
+            let pdf = pdf(
+                &packet,
+                MIN_ATTACHMENT_BYTES + TARGET_MARGIN,
+                &when(),
+                &mut rng,
+            );
+            assert_eq!(
+                pdf.get(PDF_FIRST_OBJ..PDF_FIRST_OBJ + 8),
+                Some(&b"1 0 obj\n"[..])
+            );
+            let samples = open_pdf(&pdf).unwrap_or_default();
+            assert!(pdf.len() - samples.len() < PDF_OVERHEAD_BOUND);
+            assert_eq!(samples.get(..packet.len()), Some(&packet[..]));
+            assert!(pdf.len() <= MIN_ATTACHMENT_BYTES + TARGET_MARGIN);
+        }
+    }
+
+    #[test]
+    fn lengths_stay_in_range_for_any_packet_length() {
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        for len in [1, 2, 1000, 34_097, MAX_PACKET_LEN] {
+            for kind in [Kind::Pdf, Kind::Zip] {
+                for _ in 0..20 {
+                    let packet = vec![1u8; len];
+                    let name = "a_file_name_of_31_characters.zip";
+                    let b = build(kind, &packet, name, &when(), &mut rng);
+                    assert!(
+                        (MIN_ATTACHMENT_BYTES..=MAX_ATTACHMENT_BYTES).contains(&b.len()),
+                        "{kind:?} {len}: {}",
+                        b.len()
+                    );
+                    assert_eq!(open_container(&b, len).ok(), Some(&packet[..]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(pdf_date(&when()), "D:20240607140322-02'30'");
+        let (t, d) = dos_time(&when());
+        assert_eq!(t, (14 << 11) | (3 << 5) | 11);
+        assert_eq!(d, (44 << 9) | (6 << 5) | 7);
+        let old = LocalTime {
+            year: 1975,
+            ..when()
+        };
+        assert_eq!(dos_time(&old), (0, (1 << 5) | 1));
+        assert_eq!(
+            Kind::for_attachment("application/zip", "x.ZIP"),
+            Some(Kind::Zip)
+        );
+        assert_eq!(Kind::for_attachment("application/pdf", "x.zip"), None);
+    }
+}
