@@ -3,7 +3,8 @@
 # `apt-get update`. Usage: scripts/install-deps.sh [build|test|bench]...
 #   build  a C compiler for the crates that build C (SQLite, ring)
 #   test   + real Postfix/Dovecot (configured by tests/harness, never the system's own),
-#            gnome-keyring and D-Bus for the keychain tests, Python for the mail-client checks
+#            gnome-keyring and D-Bus for the keychain tests, Python for the mail-client checks,
+#            file/unzip/qpdf/poppler-utils to check that carrier attachments are valid files
 #   bench  + gnupg and age, the references the benchmarks compare against
 set -euo pipefail
 
@@ -11,7 +12,7 @@ want=(build-essential pkg-config ca-certificates)
 for group in "$@"; do
   case $group in
     build) ;;
-    test) want+=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl python3 gnome-keyring dbus procps) ;;
+    test) want+=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl python3 gnome-keyring dbus procps file unzip qpdf poppler-utils) ;;
     bench) want+=(gnupg age) ;;
     *) echo "unknown group: $group" >&2; exit 2 ;;
   esac

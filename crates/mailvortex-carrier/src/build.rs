@@ -8,9 +8,10 @@ use mail_builder::headers::text::Text;
 use mail_builder::mime::{BodyPart, MimePart};
 use rand_core::{CryptoRng, RngCore};
 
+use crate::container::{self, Kind};
 use crate::date::MailDate;
 use crate::templates::{CarrierTemplates, RenderContext, render};
-use crate::{ATTACHMENT_BUCKETS, CarrierError, MAX_PACKET_LEN};
+use crate::{CarrierError, MAX_ATTACHMENT_BYTES, MAX_PACKET_LEN};
 
 /// What to wrap, from whom, to whom, and when.
 #[derive(Clone, Copy, Debug)]
@@ -40,12 +41,15 @@ pub struct CarrierParams<'a> {
 /// Content-Type: multipart/mixed; boundary="------------<20 random alnum>"
 ///   text/plain; charset="UTF-8"             (template body)
 ///   <template MIME type>; name="<file>"     attachment, base64, 76-char lines
-///     = packet ‖ random padding, total length one of ATTACHMENT_BUCKETS
+///     = a valid PDF (or a ZIP holding one) whose image samples are
+///       packet ‖ random padding, of a random length within
+///       MIN_ATTACHMENT_BYTES..=MAX_ATTACHMENT_BYTES
 /// ```
 ///
-/// Random choices (theme, subject, body, file name, `{n}`/`{id}`, bucket,
-/// boundary, Message-ID, padding) all come from `rng` and are independent
-/// of each other; the bucket in particular does not depend on the theme.
+/// Random choices (theme, subject, body, file name, `{n}`/`{id}`, length,
+/// image width, file time, PDF /ID, boundary, Message-ID, padding) all come
+/// from `rng` and are independent of each other; the length in particular
+/// depends neither on the theme nor on the packet.
 pub fn build_carrier<R>(
     params: &CarrierParams<'_>,
     templates: &CarrierTemplates,
@@ -89,14 +93,17 @@ where
     }
     let file_name = render(&attachment.name, &ctx);
 
-    // Attachment bytes: packet, then random padding up to a random bucket.
-    let bucket = pick(rng, &ATTACHMENT_BUCKETS)
-        .copied()
-        .unwrap_or(MAX_PACKET_LEN);
-    let mut content = vec![0u8; bucket];
-    let (head, pad) = content.split_at_mut(packet.len());
-    head.copy_from_slice(packet);
-    rng.fill_bytes(pad);
+    // Attachment bytes: a PDF or ZIP file around the packet. The file was
+    // "last modified" up to two hours before the mail was sent.
+    let kind = Kind::for_attachment(&attachment.mime, &attachment.name)
+        .ok_or(CarrierError::Malformed("unsupported attachment type"))?;
+    let file_time = MailDate {
+        unix_seconds: params.date.unix_seconds - 60 - i64::from(uniform(rng, 7141)),
+        ..params.date
+    }
+    .local()
+    .unwrap_or(local);
+    let content = container::build(kind, packet, &file_name, &file_time, rng);
 
     let boundary = random_boundary(rng);
     let message_id = format!("{}@{}", random_uuid(rng), from_domain);
@@ -114,7 +121,8 @@ where
     // Top-level headers: written here (mail-builder's address writer puts
     // RFC 2047 words inside quotes and cannot fold them); the subject uses
     // mail-builder's RFC 2047 text encoder.
-    let mut out = Vec::with_capacity(bucket / 3 * 4 + bucket / 38 + 2048);
+    let mut out =
+        Vec::with_capacity(MAX_ATTACHMENT_BYTES / 3 * 4 + MAX_ATTACHMENT_BYTES / 38 + 2048);
     out.extend_from_slice(format!("Date: {}\r\n", local.rfc5322()).as_bytes());
     out.extend_from_slice(&mailbox_header("From", params.from_name, params.from));
     out.extend_from_slice(&mailbox_header("To", params.to_name, params.to));
@@ -136,7 +144,7 @@ where
 }
 
 /// Uniform integer in `0..n` (rejection sampling, no modulo bias); 0 if n = 0.
-fn uniform<R: RngCore + ?Sized>(rng: &mut R, n: u32) -> u32 {
+pub(crate) fn uniform<R: RngCore + ?Sized>(rng: &mut R, n: u32) -> u32 {
     if n == 0 {
         return 0;
     }

@@ -60,10 +60,12 @@ pub(crate) fn themes() -> Vec<Theme> {
                 "Hello,\n\nsending the photo you asked about.\n\nBest\n",
             ],
             &[
-                ("IMG_{n}.jpg", "image/jpeg"),
-                ("IMG_{compact_date}_{n}.jpg", "image/jpeg"),
-                ("photo_{date}.jpg", "image/jpeg"),
-                ("DSC_{n}.JPG", "image/jpeg"),
+                // No JPEGs: a valid JPEG cannot hold random bytes. Photos
+                // travel as a PDF (a photo saved or printed to PDF) or zipped.
+                ("IMG_{n}.pdf", "application/pdf"),
+                ("IMG_{compact_date}_{n}.zip", "application/zip"),
+                ("photo_{date}.pdf", "application/pdf"),
+                ("DSC_{n}.zip", "application/zip"),
             ],
         ),
         theme(
@@ -128,7 +130,7 @@ pub(crate) fn themes() -> Vec<Theme> {
             ],
             &[
                 ("report_{month}_{year}.pdf", "application/pdf"),
-                ("figures_{date}.xls", "application/vnd.ms-excel"),
+                ("figures_{date}.zip", "application/zip"),
                 ("summary.pdf", "application/pdf"),
             ],
         ),

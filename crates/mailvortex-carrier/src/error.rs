@@ -32,7 +32,7 @@ pub enum CarrierError {
     /// The packet to wrap is empty.
     #[error("packet is empty")]
     EmptyPacket,
-    /// The packet does not fit into the smallest attachment bucket.
+    /// The packet is longer than [`MAX_PACKET_LEN`](crate::MAX_PACKET_LEN).
     #[error("packet of {len} bytes exceeds the maximum of {max} bytes")]
     PacketTooLarge {
         /// Length of the packet given.

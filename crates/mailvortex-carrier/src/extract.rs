@@ -2,9 +2,10 @@
 
 use mail_parser::{Encoding, MessageParser, PartType};
 
+use crate::container::open_container;
 use crate::{
-    ATTACHMENT_BUCKETS, CarrierError, MAX_CANDIDATES, MAX_DEPTH, MAX_HEADER_BYTES, MAX_MAIL_BYTES,
-    MAX_PACKET_LEN, MAX_PARTS, MIN_CARRIER_BYTES,
+    CarrierError, MAX_CANDIDATES, MAX_DEPTH, MAX_HEADER_BYTES, MAX_MAIL_BYTES, MAX_PACKET_LEN,
+    MAX_PARTS, MIN_CARRIER_BYTES,
 };
 
 /// Cheap pre-check, no parsing: `false` means [`extract_packets`] would
@@ -21,9 +22,11 @@ pub fn is_candidate(raw_mail: &[u8]) -> bool {
             .any(|w| w.eq_ignore_ascii_case(b"base64"))
 }
 
-/// Returns the first `packet_len` bytes of every base64 attachment of
-/// `raw_mail` whose decoded length is one of [`ATTACHMENT_BUCKETS`]: the
-/// candidates a node then tries to decrypt. Ordinary mail gives `Ok(vec![])`.
+/// Returns the packet of every base64 attachment of `raw_mail` that is a
+/// carrier container (a PDF or ZIP file laid out exactly as this crate
+/// writes them, see [`open_container`]): the candidates a node then tries
+/// to decrypt. Ordinary mail, including ordinary PDF and ZIP attachments,
+/// gives `Ok(vec![])`.
 ///
 /// Lenient (any RFC 5322 mail, LF or CRLF) and bounded:
 /// - mails for which [`is_candidate`] is false (outside
@@ -72,9 +75,7 @@ pub fn extract_packets(raw_mail: &[u8], packet_len: usize) -> Result<Vec<Vec<u8>
             PartType::Binary(b) | PartType::InlineBinary(b) => b,
             _ => continue,
         };
-        if ATTACHMENT_BUCKETS.contains(&bytes.len())
-            && let Some(packet) = bytes.get(..packet_len)
-        {
+        if let Ok(packet) = open_container(bytes, packet_len) {
             out.push(packet.to_vec());
             if out.len() == MAX_CANDIDATES {
                 break;

@@ -4,30 +4,38 @@
 
 mod build;
 mod builtin;
+mod container;
 mod date;
 mod error;
 mod extract;
 pub mod templates;
 
 pub use build::{CarrierParams, build_carrier};
+pub use container::{ContainerError, open_container};
 pub use date::MailDate;
 pub use error::{CarrierError, TemplateError};
 pub use extract::{extract_packets, is_candidate};
 pub use templates::{AttachmentTemplate, CarrierTemplates, Theme};
 
-/// The only decoded attachment sizes a carrier ever has, in bytes:
-/// 36 KiB, 40 KiB and 48 KiB. Each carrier picks one uniformly at random
-/// (independently of the template) and fills the space after the packet
-/// with random bytes. See the crate documentation for why these values.
-pub const ATTACHMENT_BUCKETS: [usize; 3] = [36 * 1024, 40 * 1024, 48 * 1024];
+/// Smallest decoded attachment a carrier has, in bytes (36 KiB).
+///
+/// Every carrier's attachment is a PDF or ZIP file whose length is drawn
+/// at random (independently of the packet and of the template) from
+/// roughly `MIN_ATTACHMENT_BYTES + 256 ..= MAX_ATTACHMENT_BYTES`, in steps
+/// of one image row (150–260 bytes). See the crate documentation.
+pub const MIN_ATTACHMENT_BYTES: usize = 36 * 1024;
 
-/// Largest packet that can be carried: the smallest bucket, so every bucket
-/// is always possible and the bucket choice never depends on the packet.
-pub const MAX_PACKET_LEN: usize = ATTACHMENT_BUCKETS[0];
+/// Largest decoded attachment a carrier has, in bytes (48 KiB).
+pub const MAX_ATTACHMENT_BYTES: usize = 48 * 1024;
 
-/// Smallest mail that can hold a bucket-sized base64 attachment: the
-/// base64 length of the smallest bucket, without any line breaks.
-pub const MIN_CARRIER_BYTES: usize = ATTACHMENT_BUCKETS[0].div_ceil(3) * 4;
+/// Largest packet that can be carried (35 KiB): with the container's own
+/// bytes it always fits into the smallest attachment length, so the length
+/// never depends on the packet.
+pub const MAX_PACKET_LEN: usize = 35 * 1024;
+
+/// Smallest mail that can hold a carrier attachment: the base64 length of
+/// [`MIN_ATTACHMENT_BYTES`], without any line breaks.
+pub const MIN_CARRIER_BYTES: usize = MIN_ATTACHMENT_BYTES.div_ceil(3) * 4;
 
 /// Larger mails are never parsed by [`extract_packets`] (`Ok(vec![])`).
 /// A carrier is about 70 KB; this leaves room for relays' trace headers and

@@ -47,7 +47,11 @@
 //!   [`MAX_TYPE_AND_NAME_CHARS`] together with the MIME type (the part
 //!   headers then fit on one line each, as with common clients);
 //! - MIME types: `application/…`, `image/…`, `audio/…` or `video/…` with a
-//!   lower-case subtype (text types would be re-encoded by mail software).
+//!   lower-case subtype (text types would be re-encoded by mail software);
+//! - and the attachment must be a file this crate can really write, so that
+//!   its bytes match its declared type: `application/pdf` with a `.pdf`
+//!   name or `application/zip` with a `.zip` name (extension in any case).
+//!   Other types (`image/jpeg`, `.xls`, ...) are refused rather than faked.
 
 use serde::{Deserialize, Serialize};
 
@@ -75,9 +79,9 @@ pub const MAX_TYPE_AND_NAME_CHARS: usize = 52;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentTemplate {
-    /// File name pattern, e.g. `IMG_{n}.jpg`.
+    /// File name pattern, e.g. `scan_{n}.pdf`.
     pub name: String,
-    /// MIME type, e.g. `image/jpeg`.
+    /// MIME type, e.g. `application/pdf`.
     pub mime: String,
 }
 
@@ -354,6 +358,17 @@ fn validate(themes: &[Theme]) -> Result<(), TemplateError> {
                     ),
                 ));
             }
+            if crate::container::Kind::for_attachment(&a.mime, &a.name).is_none() {
+                return Err(invalid(
+                    "attachments",
+                    Some(i),
+                    format!(
+                        "{:?} as {} cannot be written as a real file of that type; \
+                         supported are application/pdf (.pdf) and application/zip (.zip)",
+                        a.name, a.mime
+                    ),
+                ));
+            }
         }
     }
     Ok(())
@@ -488,7 +503,7 @@ mod tests {
             name: "t".into(),
             subjects: vec!["Hello {weekday}".into()],
             bodies: vec!["Hi,\n\nsee attached.\n".into()],
-            attachments: vec![AttachmentTemplate::new("IMG_{n}.jpg", "image/jpeg")],
+            attachments: vec![AttachmentTemplate::new("IMG_{n}.pdf", "application/pdf")],
         }
     }
 
@@ -548,12 +563,35 @@ mod tests {
         assert!(err_of(t).contains("control characters"));
 
         let mut t = theme();
-        t.attachments = vec![AttachmentTemplate::new("noext", "image/jpeg")];
+        t.attachments = vec![AttachmentTemplate::new("noext", "application/pdf")];
         assert!(err_of(t).contains("extension"));
 
         let mut t = theme();
-        t.attachments = vec![AttachmentTemplate::new("a/b.jpg", "image/jpeg")];
+        t.attachments = vec![AttachmentTemplate::new("a/b.pdf", "application/pdf")];
         assert!(err_of(t).contains("contains '/'"));
+
+        // Types that cannot be written for real are refused, and so are
+        // names whose extension does not fit the type.
+        for (name, mime) in [
+            ("IMG_{n}.jpg", "image/jpeg"),
+            ("figures.xls", "application/vnd.ms-excel"),
+            ("data.dat", "application/octet-stream"),
+            ("notes.pdf", "application/zip"),
+            ("notes.zip", "application/pdf"),
+        ] {
+            let mut t = theme();
+            t.attachments = vec![AttachmentTemplate::new(name, mime)];
+            assert!(
+                err_of(t).contains("cannot be written as a real file"),
+                "{name}"
+            );
+        }
+        let mut t = theme();
+        t.attachments = vec![
+            AttachmentTemplate::new("SCAN.PDF", "application/pdf"),
+            AttachmentTemplate::new("Notes.Zip", "application/zip"),
+        ];
+        assert_eq!(err_of(t), "");
 
         let mut t = theme();
         t.attachments = vec![AttachmentTemplate::new("a.txt", "text/plain")];

@@ -4,9 +4,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use mail_parser::{MessageParser, MimeHeaders};
 use mailvortex_carrier::{
-    ATTACHMENT_BUCKETS, AttachmentTemplate, CarrierError, CarrierParams, CarrierTemplates,
-    MAX_CANDIDATES, MAX_DEPTH, MAX_HEADER_BYTES, MAX_MAIL_BYTES, MAX_PACKET_LEN, MIN_CARRIER_BYTES,
-    MailDate, Theme, build_carrier, extract_packets, is_candidate,
+    AttachmentTemplate, CarrierError, CarrierParams, CarrierTemplates, MAX_ATTACHMENT_BYTES,
+    MAX_CANDIDATES, MAX_DEPTH, MAX_HEADER_BYTES, MAX_MAIL_BYTES, MAX_PACKET_LEN,
+    MIN_ATTACHMENT_BYTES, MIN_CARRIER_BYTES, MailDate, Theme, build_carrier, extract_packets,
+    is_candidate, open_container,
 };
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
@@ -55,7 +56,7 @@ fn german() -> Result<CarrierTemplates, mailvortex_carrier::TemplateError> {
         name: "de".into(),
         subjects: vec!["Grüße vom {weekday} – Fotos".into()],
         bodies: vec!["Hallo,\n\nanbei das Foto von gestern. Schöne Grüße!\n".into()],
-        attachments: vec![AttachmentTemplate::new("Foto_{n}.jpg", "image/jpeg")],
+        attachments: vec![AttachmentTemplate::new("Foto_{n}.pdf", "application/pdf")],
     }])
 }
 
@@ -180,8 +181,8 @@ fn one_carrier_round_trips_and_is_well_formed() -> TestResult {
     assert_eq!(msg.text_body.len(), 1);
     assert_eq!(msg.attachments.len(), 1);
     let (_, _, bytes) = attachment_of(&mail).ok_or("no attachment")?;
-    assert!(ATTACHMENT_BUCKETS.contains(&bytes.len()));
-    assert_eq!(&bytes[..PACKET_LEN], &packet[..]);
+    assert!((MIN_ATTACHMENT_BYTES..=MAX_ATTACHMENT_BYTES).contains(&bytes.len()));
+    assert_eq!(open_container(&bytes, PACKET_LEN)?, &packet[..]);
     Ok(())
 }
 
@@ -217,7 +218,7 @@ fn second_parser_agrees_and_shape_is_fixed() -> TestResult {
         assert_eq!(att.ctype.params.get("name"), Some(&name));
         let raw = att.get_body_raw()?;
         assert_eq!(raw, bytes, "the two parsers decode different bytes");
-        assert_eq!(&raw[..PACKET_LEN], &packet[..]);
+        assert_eq!(open_container(&raw, PACKET_LEN)?, &packet[..]);
         // Headers agree too.
         let date = mailparse::dateparse(
             &parsed
@@ -338,35 +339,35 @@ fn no_marker_and_fresh_random_values() -> TestResult {
     assert_eq!(bounds.len(), mails.len());
     assert!(subjects.len() >= 12, "only {} subjects", subjects.len());
     assert!(names.len() >= 12, "only {} file names", names.len());
-    // Two carriers of the same packet differ in their attachment bytes after
-    // the packet (fresh padding) and so in their base64.
+    // Two carriers of the same packet differ in their attachment bytes
+    // besides the packet (fresh container values and padding).
     let a = attachment_of(mails[0].as_bytes()).ok_or("a")?;
     let b = attachment_of(mails[1].as_bytes()).ok_or("b")?;
-    assert_ne!(a.2[PACKET_LEN..].get(..64), b.2[PACKET_LEN..].get(..64));
+    assert_ne!(a.2.get(..64), b.2.get(..64));
+    assert_ne!(a.2.get(a.2.len() - 64..), b.2.get(b.2.len() - 64..));
     Ok(())
 }
 
 #[test]
-fn bucket_sizes_are_exactly_the_documented_set() -> TestResult {
+fn sizes_are_in_the_documented_range_and_independent_of_packet_and_type() -> TestResult {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let mut sizes = BTreeSet::new();
-    let mut per_theme: HashMap<String, BTreeSet<usize>> = HashMap::new();
+    let mut per_type: HashMap<String, BTreeSet<usize>> = HashMap::new();
     for seed in 0..200 {
         let len = 1 + (rng.next_u32() as usize % MAX_PACKET_LEN);
         let packet = random_packet(&mut rng, len);
         let mail = build(seed, &packet)?;
         let (ct, _, bytes) = attachment_of(&mail).ok_or("no attachment")?;
-        assert_eq!(bytes.get(..len), Some(&packet[..]));
+        assert_eq!(open_container(&bytes, len)?, &packet[..]);
+        assert!((MIN_ATTACHMENT_BYTES..=MAX_ATTACHMENT_BYTES).contains(&bytes.len()));
         sizes.insert(bytes.len());
-        per_theme.entry(ct).or_default().insert(bytes.len());
+        per_type.entry(ct).or_default().insert(bytes.len());
     }
-    let expected: BTreeSet<usize> = ATTACHMENT_BUCKETS.into_iter().collect();
-    assert_eq!(sizes, expected);
-    assert_eq!(expected, [36_864, 40_960, 49_152].into_iter().collect());
-    // Every attachment type is seen with more than one size: the size does
-    // not follow the template.
-    for (ct, s) in per_theme {
-        assert!(s.len() >= 2, "{ct} always has size {s:?}");
+    assert!(sizes.len() >= 190, "only {} distinct sizes", sizes.len());
+    // Every attachment type is seen with many sizes: the size does not
+    // follow the template.
+    for (ct, s) in per_type {
+        assert!(s.len() >= 20, "{ct} has only sizes {s:?}");
     }
     Ok(())
 }
@@ -425,10 +426,24 @@ fn bad_parameters_are_typed_errors() {
     }
 }
 
-/// A plain mail with one attachment, as a client would send it.
+/// The decoded attachment of a real carrier.
+fn real_container(seed: u64) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let packet = random_packet(&mut rng, PACKET_LEN);
+    let mail = build(seed, &packet)?;
+    Ok(attachment_of(&mail).ok_or("no attachment")?.2)
+}
+
+/// A plain mail with one attachment of random bytes, as a client would send it.
 fn ordinary_mail(attachment_len: usize, transfer_encoding: &str) -> Vec<u8> {
     let mut rng = ChaCha20Rng::seed_from_u64(attachment_len as u64);
     let data = random_packet(&mut rng, attachment_len);
+    mail_with_attachment(&data, transfer_encoding)
+}
+
+/// A plain mail with `data` as its one attachment.
+fn mail_with_attachment(data: &[u8], transfer_encoding: &str) -> Vec<u8> {
+    let data = data.to_vec();
     let body = if transfer_encoding == "base64" {
         let mut out = Vec::new();
         mail_builder::encoders::base64::base64_encode_mime(&data, &mut out, false)
@@ -463,8 +478,9 @@ Content-Transfer-Encoding: "
 
 #[test]
 fn ordinary_mail_yields_no_candidates() -> TestResult {
-    // Normal PDF-sized attachments near, but not at, the bucket sizes.
-    for len in [36_863, 36_865, 45_000, 120_345, 400_000] {
+    // Attachments of any size, carrier-sized ones included, that are not
+    // carrier containers.
+    for len in [36_863, 36_865, 40_960, 45_000, 120_345, 400_000] {
         let mail = ordinary_mail(len, "base64");
         assert_eq!(
             extract_packets(&mail, PACKET_LEN)?,
@@ -476,15 +492,14 @@ fn ordinary_mail_yields_no_candidates() -> TestResult {
     let text = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nHello\r\n";
     assert!(!is_candidate(text));
     assert!(extract_packets(text, PACKET_LEN)?.is_empty());
-    // A bucket-sized attachment is a candidate, whoever sent it (the node's
+    // A carrier container is a candidate, whoever sent it (the node's
     // decryption then decides), but only when base64-encoded.
-    let bucket = ordinary_mail(ATTACHMENT_BUCKETS[1], "base64");
-    let got = extract_packets(&bucket, PACKET_LEN)?;
+    let container = real_container(3)?;
+    let mail = mail_with_attachment(&container, "base64");
+    let got = extract_packets(&mail, PACKET_LEN)?;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].len(), PACKET_LEN);
-    assert!(
-        extract_packets(&ordinary_mail(ATTACHMENT_BUCKETS[1], "binary"), PACKET_LEN)?.is_empty()
-    );
+    assert!(extract_packets(&mail_with_attachment(&container, "binary"), PACKET_LEN)?.is_empty());
     // Too big to be a carrier: not parsed, no candidates.
     let huge = ordinary_mail(MAX_MAIL_BYTES, "base64");
     assert!(!is_candidate(&huge));
@@ -509,12 +524,12 @@ fn candidates_are_capped() -> TestResult {
     let mut m = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: many\r\n\
 MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
         .to_vec();
+    let data = real_container(rng.next_u64())?;
     for i in 0..12 {
-        let data = random_packet(&mut rng, ATTACHMENT_BUCKETS[0]);
         m.extend_from_slice(
             format!(
-                "--B\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; \
-                 filename=\"{i}.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                "--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; \
+                 filename=\"{i}.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
             )
             .as_bytes(),
         );
@@ -525,7 +540,7 @@ MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
     Ok(())
 }
 
-/// `depth` nested multiparts around a bucket-sized base64 attachment.
+/// `depth` nested multiparts around a carrier container, base64.
 fn nested_mail(depth: usize) -> Vec<u8> {
     let mut m = b"From: a@example.com\r\nTo: b@example.org\r\nMIME-Version: 1.0\r\n".to_vec();
     for i in 0..depth {
@@ -537,7 +552,7 @@ fn nested_mail(depth: usize) -> Vec<u8> {
     m.extend_from_slice(
         b"Content-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n",
     );
-    let data = vec![7u8; ATTACHMENT_BUCKETS[0]];
+    let data = real_container(depth as u64).unwrap_or_default();
     let _ = mail_builder::encoders::base64::base64_encode_mime(&data, &mut m, false);
     for i in (0..depth).rev() {
         m.extend_from_slice(format!("--b{i}--\r\n").as_bytes());
