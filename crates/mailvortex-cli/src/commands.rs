@@ -260,8 +260,14 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
             let signer = NodeId::from_hex(&signer).map_err(|e| anyhow::anyhow!("--signer: {e}"))?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let peers = node.import_relay_list(&bytes, &signer)?;
-            ctx.print(&peers, |p| format!("{} relays imported", p.len()))
+            let result = node.import_relay_list(&bytes, &signer)?;
+            ctx.print(&result, |r| {
+                let mut lines = vec![format!("{} relays imported", r.imported.len())];
+                for s in &r.skipped {
+                    lines.push(format!("skipped {} ({})", s.address, s.reason));
+                }
+                lines.join("\n")
+            })
         }
         Command::Settings(a) => {
             let node = ctx.open()?;
