@@ -239,3 +239,25 @@ fn a_relay_imports_a_list_that_names_it() {
         "colour codes in piped logs: {stderr:?}"
     );
 }
+
+#[test]
+fn help_shows_the_options_an_operator_may_need() {
+    let o = Command::new(env!("CARGO_BIN_EXE_mailvortex"))
+        .arg("--help")
+        .output()
+        .expect("mailvortex runs");
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "--time-factor",
+        "tests and simulations",
+        "--time-origin",
+        "MAILVORTEX_TIME_ORIGIN",
+        "MAILVORTEX_HOME",
+    ] {
+        assert!(
+            help.contains(needle),
+            "{needle} missing from --help:\n{help}"
+        );
+    }
+}
