@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod demo;
+mod human;
 mod input;
 
 use clap::Parser;

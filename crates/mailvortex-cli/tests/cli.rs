@@ -86,6 +86,22 @@ fn a_script_can_drive_every_step() {
     assert_eq!(sent["state"], "queued");
     let status = json(&mv(&a, "pass a", &["--json", "status", &id]));
     assert_eq!(status["timeline"][0]["state"], "queued");
+    // JSON keeps protocol ms; text shows a local date-time instead.
+    let at_ms = status["timeline"][0]["at_ms"].as_i64().expect("at_ms");
+    assert!(at_ms > 1_600_000_000_000, "{status}");
+    let text = mv(&a, "pass a", &["status", &id]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(!text.contains(&at_ms.to_string()), "raw ms in: {text}");
+    let queued = text
+        .lines()
+        .find(|l| l.contains("queued "))
+        .unwrap_or_else(|| panic!("no queued line in: {text}"));
+    let stamp: Vec<char> = queued.trim_start().chars().take(19).collect();
+    let shape: String = stamp
+        .iter()
+        .map(|c| if c.is_ascii_digit() { '9' } else { *c })
+        .collect();
+    assert_eq!(shape, "9999-99-99 99:99:99", "{queued}");
 
     // Secrets never reach the config file.
     let config = std::fs::read_to_string(a.join("config.json")).expect("config");
