@@ -17,12 +17,19 @@ pub(crate) struct Cli {
     /// Read the vault passphrase from standard input (first line) instead of MAILVORTEX_PASSPHRASE.
     #[arg(long, global = true)]
     pub(crate) passphrase_stdin: bool,
-    /// Run protocol time this many times faster (tests; mixing delays shrink accordingly).
-    #[arg(long, global = true, default_value_t = 1.0, hide = true)]
+    /// Run protocol time this many times faster than real time, for tests and simulations only
+    /// (mixing delays, retries and key rotation shrink accordingly; a real node keeps 1).
+    #[arg(long, global = true, default_value_t = 1.0, value_name = "FACTOR")]
     pub(crate) time_factor: f64,
-    /// Unix ms at which scaled protocol time equals real time (tests: give every process of a
-    /// test network the same origin so they agree on protocol time; default: this process's start).
-    #[arg(long, global = true, hide = true, env = "MAILVORTEX_TIME_ORIGIN")]
+    /// With --time-factor: the Unix time in ms at which scaled protocol time equals real time.
+    /// Give every process of a test network the same origin so that they agree on protocol time
+    /// (default: this process's start).
+    #[arg(
+        long,
+        global = true,
+        env = "MAILVORTEX_TIME_ORIGIN",
+        value_name = "UNIX_MS"
+    )]
     pub(crate) time_origin: Option<u64>,
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -209,7 +216,8 @@ pub(crate) struct SendArgs {
     /// what each hides and how long it takes).
     #[arg(long, default_value = "standard")]
     pub(crate) level: String,
-    /// Mean mixing delay per hop in ms instead of the level's (benchmarks: 0 = no mixing).
+    /// Mean mixing delay per hop in ms instead of the level's (benchmarks only: 0 = no mixing,
+    /// which gives up the anonymity the level promises; hidden from --help).
     #[arg(long, hide = true)]
     pub(crate) mean_delay_ms: Option<u64>,
 }

@@ -12,6 +12,7 @@ use mailvortex_vault::{SecretString, Unlock, UnlockMethod};
 use serde::Serialize;
 
 use crate::cli::{AccountCommand, Cli, Command, PeerTypeArg, RelaysCommand, SecurityArg};
+use crate::human;
 use crate::input::{Stdin, env_secret};
 
 const PASSPHRASE_ENV: &str = "MAILVORTEX_PASSPHRASE";
@@ -260,8 +261,14 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
             let signer = NodeId::from_hex(&signer).map_err(|e| anyhow::anyhow!("--signer: {e}"))?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let peers = node.import_relay_list(&bytes, &signer)?;
-            ctx.print(&peers, |p| format!("{} relays imported", p.len()))
+            let result = node.import_relay_list(&bytes, &signer)?;
+            ctx.print(&result, |r| {
+                let mut lines = vec![format!("{} relays imported", r.imported.len())];
+                for s in &r.skipped {
+                    lines.push(format!("skipped {} ({})", s.address, s.reason));
+                }
+                lines.join("\n")
+            })
         }
         Command::Settings(a) => {
             let node = ctx.open()?;
@@ -391,8 +398,9 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
                 v.iter()
                     .map(|m| {
                         format!(
-                            "{}  {}  {}  {}",
+                            "{}  {}  {}  {}  {}",
                             m.message_id,
+                            human::local_time(m.received_ms),
                             if m.read { " " } else { "*" },
                             m.from.as_deref().unwrap_or("(unknown)"),
                             m.subject
@@ -416,10 +424,16 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 println!(
-                    "From: {}\nSubject: {}\nLevel: {}",
+                    "From: {}\nSubject: {}\nLevel: {}\nWritten: {}\nReceived: {}",
                     m.summary.from.as_deref().unwrap_or("(unknown)"),
                     m.summary.subject,
-                    m.level
+                    m.level,
+                    human::local_time(
+                        i64::try_from(m.created_at)
+                            .unwrap_or(i64::MAX)
+                            .saturating_mul(1000)
+                    ),
+                    human::local_time(m.summary.received_ms),
                 );
                 if let Some(f) = &m.file_name {
                     println!("File: {f} ({} bytes)", m.body.len());
@@ -435,17 +449,39 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
+/// A message's status for people: local date-times, and each step's time since it was queued.
 fn format_status(s: &mailvortex_engine::MessageStatus) -> String {
+    let start = s.timeline.first().map(|e| e.at_ms);
+    let state = match (s.state.as_str(), start, s.timeline.last()) {
+        ("delivered" | "failed", Some(t0), Some(last)) => {
+            let verb = if s.state == "delivered" {
+                "delivered after"
+            } else {
+                "failed after"
+            };
+            format!("{verb} {}", human::duration(last.at_ms - t0))
+        }
+        _ => s.state.clone(),
+    };
     let mut out = format!(
-        "{}  to {}  level {}  {} bytes  [{}]",
-        s.message_id, s.to, s.level, s.size, s.state
+        "{}  to {}  level {}  {} bytes  [{state}]",
+        s.message_id, s.to, s.level, s.size
     );
     for e in &s.timeline {
+        let since = match start {
+            Some(t0) if e.at_ms != t0 => format!("after {}", human::duration(e.at_ms - t0)),
+            _ => String::new(),
+        };
+        let detail = e.detail.as_deref().unwrap_or("");
+        let sep = if !since.is_empty() && !detail.is_empty() {
+            ": "
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "\n  {:>13}  {:<9} {}",
-            e.at_ms,
+            "\n  {}  {:<9} {since}{sep}{detail}",
+            human::local_time(e.at_ms),
             e.state,
-            e.detail.as_deref().unwrap_or("")
         ));
     }
     out
@@ -456,6 +492,7 @@ async fn run(ctx: &mut Ctx) -> Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut events = node.subscribe();
     let json = ctx.json;
+    let clock = node.clock().clone();
     tokio::spawn(async move {
         loop {
             let e = match events.recv().await {
@@ -473,7 +510,11 @@ async fn run(ctx: &mut Ctx) -> Result<()> {
                     println!("{s}");
                 }
             } else {
-                eprintln!("{e:?}");
+                let now = human::local_time(clock.now_ms() as i64);
+                match crate::demo::describe(&e) {
+                    Some(text) => eprintln!("{now}  {text}"),
+                    None => eprintln!("{now}  {e:?}"),
+                }
             }
         }
     });

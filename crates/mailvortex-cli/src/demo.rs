@@ -9,6 +9,7 @@ use mailvortex_proto::level::LevelName;
 
 use crate::cli::DemoArgs;
 
+/// Elapsed time, aligned for the demo's columns.
 fn fmt_time(ms: u64) -> String {
     let s = ms / 1000;
     if s < 60 {
@@ -20,7 +21,7 @@ fn fmt_time(ms: u64) -> String {
     }
 }
 
-fn describe(e: &Event) -> Option<String> {
+pub(crate) fn describe(e: &Event) -> Option<String> {
     Some(match e {
         Event::MessageQueued {
             packets,

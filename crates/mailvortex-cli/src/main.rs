@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod demo;
+mod human;
 mod input;
 
 use clap::Parser;
@@ -21,6 +22,7 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(log_colour())
         .init();
     let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -52,6 +54,13 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(code)
         }
     }
+}
+
+/// Colour log lines only on a terminal, and never when `NO_COLOR` is set (<https://no-color.org>):
+/// log files and pipes get plain text.
+fn log_colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {

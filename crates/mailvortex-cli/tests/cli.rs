@@ -4,10 +4,16 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn mv(home: &Path, pass: &str, args: &[&str]) -> Output {
+    mv_env(home, pass, args, &[])
+}
+
+fn mv_env(home: &Path, pass: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mailvortex"))
         .arg("--home")
         .arg(home)
         .args(args)
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
         .env("MAILVORTEX_PASSPHRASE", pass)
         .env("MAILVORTEX_ACCOUNT_PASSWORD", "account secret")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
@@ -80,6 +86,22 @@ fn a_script_can_drive_every_step() {
     assert_eq!(sent["state"], "queued");
     let status = json(&mv(&a, "pass a", &["--json", "status", &id]));
     assert_eq!(status["timeline"][0]["state"], "queued");
+    // JSON keeps protocol ms; text shows a local date-time instead.
+    let at_ms = status["timeline"][0]["at_ms"].as_i64().expect("at_ms");
+    assert!(at_ms > 1_600_000_000_000, "{status}");
+    let text = mv(&a, "pass a", &["status", &id]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(!text.contains(&at_ms.to_string()), "raw ms in: {text}");
+    let queued = text
+        .lines()
+        .find(|l| l.contains("queued "))
+        .unwrap_or_else(|| panic!("no queued line in: {text}"));
+    let stamp: Vec<char> = queued.trim_start().chars().take(19).collect();
+    let shape: String = stamp
+        .iter()
+        .map(|c| if c.is_ascii_digit() { '9' } else { *c })
+        .collect();
+    assert_eq!(shape, "9999-99-99 99:99:99", "{queued}");
 
     // Secrets never reach the config file.
     let config = std::fs::read_to_string(a.join("config.json")).expect("config");
@@ -156,4 +178,102 @@ fn levels_describe_the_measured_figures_without_a_node() {
     assert_eq!(levels[2]["level"], "standard");
     assert!(levels[2]["sender_entropy_bits"].as_f64().expect("bits") > 1.0);
     assert!(!home.exists(), "describing levels must not create a node");
+}
+
+#[test]
+fn a_relay_imports_a_list_that_names_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (r1, r2, d) = (
+        dir.path().join("r1"),
+        dir.path().join("r2"),
+        dir.path().join("d"),
+    );
+    init(&r1, "p", "relay1@r1.example", "public");
+    init(&r2, "p", "relay2@r2.example", "public");
+    init(&d, "p", "dir@d.example", "public");
+    let (f1, f2, list) = (
+        dir.path().join("r1.desc"),
+        dir.path().join("r2.desc"),
+        dir.path().join("relays.bin"),
+    );
+    for (home, f) in [(&r1, &f1), (&r2, &f2)] {
+        let o = mv(home, "p", &["export-descriptor", f.to_str().expect("path")]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let signed = json(&mv(
+        &d,
+        "p",
+        &[
+            "--json",
+            "relays",
+            "sign",
+            "--out",
+            list.to_str().expect("path"),
+            f1.to_str().expect("path"),
+            f2.to_str().expect("path"),
+        ],
+    ));
+    let signer = signed["signer"].as_str().expect("signer").to_string();
+    let o = mv(
+        &r1,
+        "p",
+        &[
+            "--json",
+            "relays",
+            "import",
+            list.to_str().expect("path"),
+            "--signer",
+            &signer,
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let out = json(&o);
+    assert_eq!(out["imported"][0]["address"], "relay2@r2.example");
+    assert_eq!(out["imported"].as_array().map(Vec::len), Some(1));
+    assert_eq!(out["skipped"][0]["address"], "relay1@r1.example");
+    // Text output; with stderr a pipe (as here), log lines carry no colour codes.
+    let text = mv_env(
+        &r1,
+        "p",
+        &[
+            "relays",
+            "import",
+            list.to_str().expect("path"),
+            "--signer",
+            &signer,
+        ],
+        &[("MAILVORTEX_LOG", "info")],
+    );
+    assert!(text.status.success());
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("1 relays imported"), "{stdout}");
+    assert!(stdout.contains("skipped relay1@r1.example"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert!(stderr.contains("relay list entry skipped"), "{stderr}");
+    assert!(
+        !stderr.contains("\x1b["),
+        "colour codes in piped logs: {stderr:?}"
+    );
+}
+
+#[test]
+fn help_shows_the_options_an_operator_may_need() {
+    let o = Command::new(env!("CARGO_BIN_EXE_mailvortex"))
+        .arg("--help")
+        .output()
+        .expect("mailvortex runs");
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "--time-factor",
+        "tests and simulations",
+        "--time-origin",
+        "MAILVORTEX_TIME_ORIGIN",
+        "MAILVORTEX_HOME",
+    ] {
+        assert!(
+            help.contains(needle),
+            "{needle} missing from --help:\n{help}"
+        );
+    }
 }

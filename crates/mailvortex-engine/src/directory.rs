@@ -49,6 +49,26 @@ pub struct PeerSummary {
     pub new: bool,
 }
 
+/// What a relay list import did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RelayListImport {
+    /// The relays stored (new or updated).
+    pub imported: Vec<PeerSummary>,
+    /// Entries left out on purpose (this node's own descriptor).
+    pub skipped: Vec<SkippedRelay>,
+}
+
+/// A relay list entry left out of an import.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedRelay {
+    /// Node id (hex).
+    pub node_id: String,
+    /// Mail address.
+    pub address: String,
+    /// Why it was left out.
+    pub reason: String,
+}
+
 impl PeerSummary {
     pub(crate) fn of(d: &Descriptor, new: bool) -> Self {
         PeerSummary {

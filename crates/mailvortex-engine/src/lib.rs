@@ -35,6 +35,7 @@ pub mod transport;
 pub use api::{MessageStatus, ReceivedMessageView, ReceivedSummary, SendRequest, TimelineEntry};
 pub use clock::Clock;
 pub use config::{AccountConfig, NodeConfig, ServerConfig};
+pub use directory::{PeerSummary, RelayListImport, SkippedRelay};
 pub use error::{EngineError, Result};
 pub use events::Event;
 pub use level_figures::{LevelFigures, figures_for, level_figures};

@@ -49,8 +49,19 @@ pub struct RelayList {
     pub signer: NodeId,
     /// The relays whose descriptors checked out.
     pub relays: Vec<(Descriptor, Vec<u8>)>,
-    /// Entries dropped (bad signature, expired), with the reason.
-    pub rejected: Vec<Error>,
+    /// Entries that did not check out (bad signature, expired), with the reason.
+    pub rejected: Vec<RejectedEntry>,
+}
+
+/// A list entry whose descriptor did not check out.
+#[derive(Debug, Clone)]
+pub struct RejectedEntry {
+    /// Its position in the list (0-based).
+    pub index: usize,
+    /// The descriptor bytes as listed.
+    pub descriptor: Vec<u8>,
+    /// Why it was refused.
+    pub error: Error,
 }
 
 /// Parses and verifies a list signed by `trusted_signer`, valid at `now`.
@@ -102,10 +113,14 @@ pub fn open_relay_list(
     }
     let mut relays = Vec::new();
     let mut rejected = Vec::new();
-    for d in ds {
+    for (index, d) in ds.into_iter().enumerate() {
         match UncheckedDescriptor::decode(&d).and_then(|u| u.check(now)) {
             Ok(desc) => relays.push((desc, d)),
-            Err(e) => rejected.push(e),
+            Err(error) => rejected.push(RejectedEntry {
+                index,
+                descriptor: d,
+                error,
+            }),
         }
     }
     Ok(RelayList {

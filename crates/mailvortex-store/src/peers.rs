@@ -1,6 +1,6 @@
 //! Known peers (relay nodes): descriptor, address, and health counters.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::db::Store;
 use crate::error::{SqlContext, StoreError};
@@ -43,6 +43,32 @@ fn row_to_peer(r: &Row<'_>) -> rusqlite::Result<PeerRecord> {
     })
 }
 
+fn upsert_peer_on(
+    conn: &Connection,
+    node_id: &NodeId,
+    address: &str,
+    descriptor: &[u8],
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let updated = conn
+        .execute(
+            "UPDATE peers SET address = ?2, descriptor = ?3, imported_ms = ?4
+             WHERE node_id = ?1",
+            params![node_id, address, descriptor, now_ms],
+        )
+        .ctx("peers.upsert")?;
+    if updated == 1 {
+        return Ok(false);
+    }
+    conn.execute(
+        "INSERT INTO peers (node_id, address, descriptor, imported_ms)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![node_id, address, descriptor, now_ms],
+    )
+    .ctx("peers.upsert")?;
+    Ok(true)
+}
+
 impl Store {
     /// Inserts a peer, or replaces its address and descriptor (keeping its
     /// counters). `imported_ms` becomes `now_ms`. Returns whether it was new.
@@ -54,23 +80,24 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         self.write_tx("peers.upsert", |tx| {
-            let updated = tx
-                .execute(
-                    "UPDATE peers SET address = ?2, descriptor = ?3, imported_ms = ?4
-                     WHERE node_id = ?1",
-                    params![node_id, address, descriptor, now_ms],
-                )
-                .ctx("peers.upsert")?;
-            if updated == 1 {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT INTO peers (node_id, address, descriptor, imported_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![node_id, address, descriptor, now_ms],
-            )
-            .ctx("peers.upsert")?;
-            Ok(true)
+            upsert_peer_on(tx, node_id, address, descriptor, now_ms)
+        })
+    }
+
+    /// Upserts several peers (node id, address, descriptor) in one transaction: all of them
+    /// or, on any error, none. Returns for each whether it was new.
+    pub fn upsert_peers(
+        &self,
+        peers: &[(NodeId, &str, &[u8])],
+        now_ms: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        self.write_tx("peers.upsert_many", |tx| {
+            peers
+                .iter()
+                .map(|(id, address, descriptor)| {
+                    upsert_peer_on(tx, id, address, descriptor, now_ms)
+                })
+                .collect()
         })
     }
 

@@ -32,7 +32,9 @@ use crate::api::{
 };
 use crate::clock::Clock;
 use crate::config::{AccountConfig, NodeConfig};
-use crate::directory::{PeerSummary, check_descriptor, invite_uri, parse_invite};
+use crate::directory::{
+    PeerSummary, RelayListImport, SkippedRelay, check_descriptor, invite_uri, parse_invite,
+};
 use crate::error::{EngineError, Result};
 use crate::events::EventBus;
 use crate::keys::NodeKeys;
@@ -318,20 +320,81 @@ impl Node {
         self.remember_peer(&d, bytes)
     }
 
-    /// Imports a relay list signed by `signer`; returns the relays imported.
-    pub fn import_relay_list(&self, bytes: &[u8], signer: &NodeId) -> Result<Vec<PeerSummary>> {
+    /// Imports a relay list signed by `signer`, all or nothing: every entry is checked first,
+    /// and only if all check out are they stored, in one transaction. This node's own entry
+    /// (a relay importing a list that names it) is skipped and reported in
+    /// [`RelayListImport::skipped`]. An entry that does not check out fails the whole import
+    /// with [`EngineError::Invalid`] naming it (position and address); nothing is stored then.
+    pub fn import_relay_list(&self, bytes: &[u8], signer: &NodeId) -> Result<RelayListImport> {
         let list = mailvortex_proto::relay_list::open_relay_list(
             bytes,
             signer,
             self.inner.clock.now_secs(),
         )?;
-        for e in &list.rejected {
-            tracing::warn!(error = %e, "relay list entry skipped");
+        let own = self.node_id();
+        let total = list.relays.len() + list.rejected.len();
+        let mut skipped = Vec::new();
+        let mut problems = Vec::new();
+        for r in &list.rejected {
+            let unchecked =
+                mailvortex_proto::descriptor::UncheckedDescriptor::decode(&r.descriptor).ok();
+            if unchecked
+                .as_ref()
+                .is_some_and(|u| u.claimed_node_id() == own)
+            {
+                skipped.push(SkippedRelay {
+                    node_id: own.to_hex(),
+                    address: unchecked
+                        .map(|u| u.dangerously_assume_checked().address)
+                        .unwrap_or_default(),
+                    reason: "this node's own descriptor".into(),
+                });
+                continue;
+            }
+            let address = unchecked
+                .map(|u| format!(" ({})", u.dangerously_assume_checked().address))
+                .unwrap_or_default();
+            problems.push(format!(
+                "entry {} of {total}{address}: {}",
+                r.index + 1,
+                r.error
+            ));
         }
-        list.relays
+        if !problems.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "relay list refused, nothing imported: {}",
+                problems.join("; ")
+            )));
+        }
+        let mut accepted = Vec::new();
+        for (d, b) in &list.relays {
+            if d.node_id == own {
+                skipped.push(SkippedRelay {
+                    node_id: own.to_hex(),
+                    address: d.address.clone(),
+                    reason: "this node's own descriptor".into(),
+                });
+            } else {
+                accepted.push((d, b));
+            }
+        }
+        let rows: Vec<_> = accepted
             .iter()
-            .map(|(d, b)| self.remember_peer(d, b))
-            .collect()
+            .map(|(d, b)| (d.node_id.0, d.address.as_str(), b.as_slice()))
+            .collect();
+        let now_ms = self.inner.clock.now_ms() as i64;
+        let new = lock(&self.inner.store).upsert_peers(&rows, now_ms)?;
+        for s in &skipped {
+            tracing::info!(address = %s.address, reason = %s.reason, "relay list entry skipped");
+        }
+        Ok(RelayListImport {
+            imported: accepted
+                .iter()
+                .zip(new)
+                .map(|((d, _), new)| PeerSummary::of(d, new))
+                .collect(),
+            skipped,
+        })
     }
 
     /// Signs a relay list of checked descriptors with this node's identity (acting as a directory).
