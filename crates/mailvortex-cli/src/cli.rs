@@ -110,7 +110,8 @@ pub(crate) struct InitArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AccountCommand {
-    /// Add or replace an account (the password comes from an environment variable or stdin).
+    /// Add or replace an account after logging in to its IMAP and SMTP servers (the password
+    /// comes from an environment variable or stdin).
     Add(Box<AccountArgs>),
     /// List accounts (without passwords).
     List,
@@ -166,6 +167,10 @@ pub(crate) struct AccountArgs {
     /// Read the account password from standard input instead (after the passphrase line, if any).
     #[arg(long)]
     pub(crate) password_stdin: bool,
+    /// Save without logging in to the servers first (offline set-up). By default the IMAP and
+    /// SMTP logins are tried and nothing is saved if either fails.
+    #[arg(long, alias = "offline")]
+    pub(crate) no_check: bool,
 }
 
 #[derive(Debug, Args)]

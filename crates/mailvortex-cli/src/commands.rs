@@ -149,11 +149,31 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
                 ca_file: a.ca_file.clone().map(|p| absolute(&p)),
                 daily_send_budget: a.daily_budget,
             };
+            let check = if a.no_check {
+                None
+            } else {
+                Some(node.check_account(&account, &password).await?)
+            };
             node.add_account(account, password)?;
-            let out = serde_json::json!({ "account": a.name, "address": a.address });
+            let out = serde_json::json!({ "account": a.name, "address": a.address, "checked": check });
             ctx.print(&out, |_| {
+                let tried: Vec<String> = check
+                    .iter()
+                    .flat_map(|c| {
+                        [
+                            c.imap.as_ref().map(|s| format!("IMAP {s}")),
+                            c.smtp.as_ref().map(|s| format!("SMTP {s}")),
+                        ]
+                    })
+                    .flatten()
+                    .collect();
+                let how = if tried.is_empty() {
+                    "not checked on the servers".to_string()
+                } else {
+                    format!("{} accepted the login", tried.join(" and "))
+                };
                 format!(
-                    "account {} ({}) saved; its password is in the vault",
+                    "account {} ({}) saved; {how}; its password is in the vault",
                     a.name, a.address
                 )
             })

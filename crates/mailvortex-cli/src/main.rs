@@ -68,7 +68,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<E>() {
         Some(E::NoNode(_) | E::NotFound(_)) => 3,
         Some(E::Vault(_)) => 4,
-        Some(E::Transport(_)) => 5,
+        Some(E::Transport(_) | E::AccountCheck(_)) => 5,
         Some(
             E::UnknownRecipient(_)
             | E::Invalid(_)

@@ -41,6 +41,7 @@ fn init(home: &Path, pass: &str, address: &str, peer_type: &str) {
             "imap.example.org",
             "--smtp-host",
             "smtp.example.org",
+            "--no-check",
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -276,4 +277,38 @@ fn help_shows_the_options_an_operator_may_need() {
             "{needle} missing from --help:\n{help}"
         );
     }
+}
+
+#[test]
+fn account_add_refuses_a_server_it_cannot_reach_and_saves_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("a");
+    let o = mv(&a, "p", &["init"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = mv(
+        &a,
+        "p",
+        &[
+            "account",
+            "add",
+            "--address",
+            "alice@a.example",
+            "--imap-host",
+            "imap.example.org",
+            "--imap-port",
+            "1",
+            "--smtp-host",
+            "smtp.example.org",
+            "--connect-ip",
+            "127.0.0.1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(5), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot connect to imap.example.org:1 (at 127.0.0.1)"),
+        "{err}"
+    );
+    let accounts = json(&mv(&a, "p", &["--json", "account", "list"]));
+    assert_eq!(accounts.as_array().map(Vec::len), Some(0), "{accounts}");
 }

@@ -24,6 +24,9 @@ pub enum EngineError {
     /// Mail could not be moved.
     #[error(transparent)]
     Transport(#[from] crate::transport::TransportError),
+    /// An account's servers refused it or could not be reached at set-up; nothing was saved.
+    #[error(transparent)]
+    AccountCheck(#[from] AccountCheckError),
     /// A carrier mail could not be built.
     #[error(transparent)]
     Carrier(#[from] mailvortex_carrier::CarrierError),
@@ -68,12 +71,77 @@ impl EngineError {
             EngineError::Store(_) => "store",
             EngineError::Protocol(_) => "protocol",
             EngineError::Transport(_) => "transport",
+            EngineError::AccountCheck(e) => e.code(),
             EngineError::Carrier(_) => "carrier",
             EngineError::UnknownRecipient(_) => "unknown_recipient",
             EngineError::NoAccount(_) => "no_account",
             EngineError::NotFound(_) => "not_found",
             EngineError::Invalid(_) => "invalid",
             EngineError::Io { .. } => "io",
+        }
+    }
+}
+
+/// Why an account's servers did not let us in ([`crate::Node::check_account`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AccountCheckError {
+    /// The server refused the login name and password.
+    #[error("{protocol} login refused for {username} at {host}: wrong password? ({detail})")]
+    LoginRefused {
+        /// IMAP or SMTP.
+        protocol: &'static str,
+        /// The login name tried.
+        username: String,
+        /// The server.
+        host: String,
+        /// The server's answer.
+        detail: String,
+    },
+    /// No connection could be opened (nothing listens, host down or unreachable, timeout).
+    #[error("cannot connect to {host}:{port}{}: {detail}", via.as_ref().map(|ip| format!(" (at {ip})")).unwrap_or_default())]
+    Connect {
+        /// The server.
+        host: String,
+        /// Its port.
+        port: u16,
+        /// The address connected to instead of resolving the host (`--connect-ip`).
+        via: Option<String>,
+        /// The cause.
+        detail: String,
+    },
+    /// The server's certificate is not trusted (or does not name the host).
+    #[error(
+        "certificate of {host} is not trusted: {detail} (for a server with its own CA, give its certificate with --ca-file)"
+    )]
+    Untrusted {
+        /// The server.
+        host: String,
+        /// What TLS said.
+        detail: String,
+    },
+    /// Anything else the server did wrong.
+    #[error("{protocol} server {host}:{port} trouble: {detail}")]
+    Server {
+        /// IMAP or SMTP.
+        protocol: &'static str,
+        /// The server.
+        host: String,
+        /// Its port.
+        port: u16,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl AccountCheckError {
+    /// A stable code for front ends.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AccountCheckError::LoginRefused { .. } => "login_refused",
+            AccountCheckError::Connect { .. } => "cannot_connect",
+            AccountCheckError::Untrusted { .. } => "untrusted_certificate",
+            AccountCheckError::Server { .. } => "server_trouble",
         }
     }
 }

@@ -36,10 +36,10 @@ pub use api::{MessageStatus, ReceivedMessageView, ReceivedSummary, SendRequest, 
 pub use clock::Clock;
 pub use config::{AccountConfig, NodeConfig, ServerConfig};
 pub use directory::{PeerSummary, RelayListImport, SkippedRelay};
-pub use error::{EngineError, Result};
+pub use error::{AccountCheckError, EngineError, Result};
 pub use events::Event;
 pub use level_figures::{LevelFigures, figures_for, level_figures};
 pub use node::default_templates_toml;
-pub use node::{CreateOptions, Node, NodeOptions, TransportChoice};
+pub use node::{AccountCheck, CreateOptions, Node, NodeOptions, TransportChoice};
 pub use transport::memory::MemoryProvider;
 pub use transport::tls::Security;

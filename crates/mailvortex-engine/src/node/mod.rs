@@ -6,6 +6,7 @@
 //! home: `config.json` (no secrets), `vault/` (secrets, encrypted), `store.sqlite` (queues,
 //! replay tags, messages encrypted at rest).
 
+mod check;
 mod compose;
 mod introduce;
 mod load;
@@ -39,6 +40,8 @@ use crate::error::{EngineError, Result};
 use crate::events::EventBus;
 use crate::keys::NodeKeys;
 use crate::transport::memory::MemoryProvider;
+
+pub use check::AccountCheck;
 
 const STORE_KEY: &str = "store-key";
 const SURB_KEY: &str = "surb-key";
@@ -243,28 +246,10 @@ impl Node {
         &self.inner.clock
     }
 
-    /// Adds (or replaces) an account; its password goes to the vault.
+    /// Adds (or replaces) an account; its password goes to the vault. Nothing is tried on the
+    /// servers: call [`Node::check_account`] first for that.
     pub fn add_account(&self, account: AccountConfig, password: Zeroizing<String>) -> Result<()> {
-        mailvortex_proto::descriptor::validate_address(&account.address)?;
-        if account.name.is_empty()
-            || account.name.len() > 64
-            || account
-                .name
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(EngineError::Invalid(
-                "account name: 1 to 64 characters, no spaces".into(),
-            ));
-        }
-        if account.imap.is_none() && account.smtp.is_none() {
-            return Err(EngineError::Invalid(
-                "an account needs IMAP, SMTP or both".into(),
-            ));
-        }
-        if let Some(ca) = &account.ca_file {
-            crate::transport::tls::load_ca_pem(ca)?;
-        }
+        check::validate_account(&account)?;
         lock(&self.inner.vault).set(&password_name(&account.name), password.as_bytes().to_vec())?;
         let mut c = lock(&self.inner.config);
         c.accounts.retain(|a| a.name != account.name);

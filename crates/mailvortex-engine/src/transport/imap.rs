@@ -83,6 +83,13 @@ impl ImapReceiver {
         Ok(r)
     }
 
+    /// Logs out politely (errors ignored: the connection is dropped either way).
+    pub async fn logout(mut self) {
+        if let Some(mut s) = self.session.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
+        }
+    }
+
     async fn open(&mut self) -> Result<ImapSession, TransportError> {
         let s = &self.settings;
         let addr = format!("{}:{}", s.connect_ip.as_deref().unwrap_or(&s.host), s.port);

@@ -134,6 +134,18 @@ impl SmtpSender {
         })
     }
 
+    /// Opens a connection, logs in and quits: whether the server takes these credentials.
+    pub async fn check(&self) -> Result<(), TransportError> {
+        let mut conn = self.connect().await?;
+        if tokio::time::timeout(Duration::from_secs(10), conn.quit())
+            .await
+            .is_err()
+        {
+            conn.abort().await;
+        }
+        Ok(())
+    }
+
     async fn connect(&self) -> Result<AsyncSmtpConnection, TransportError> {
         let s = &self.settings;
         let addr = format!("{}:{}", s.connect_ip.as_deref().unwrap_or(&s.host), s.port);
