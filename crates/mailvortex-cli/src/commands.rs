@@ -481,7 +481,16 @@ fn format_status(s: &mailvortex_engine::MessageStatus) -> String {
             };
             format!("{verb} {}", human::duration(last.at_ms - t0))
         }
+        ("retry", ..) => format!("retrying, attempt {} of {}", s.attempt, s.max_attempts),
         _ => s.state.clone(),
+    };
+    let state = match s.receipt_due_ms {
+        Some(due) if s.attempt < s.max_attempts => format!(
+            "{state}; sent again if no receipt by {}",
+            human::local_time(due)
+        ),
+        Some(due) => format!("{state}; reported failed if no receipt by {}", human::local_time(due)),
+        None => state,
     };
     let mut out = format!(
         "{}  to {}  level {}  {} bytes  [{state}]",

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use mailvortex_engine::localnet::LocalNetwork;
-use mailvortex_engine::{Clock, Event, Node, SendRequest};
+use mailvortex_engine::{Clock, Event, Node, RetryReason, SendRequest};
 use mailvortex_proto::level::LevelName;
 
 use crate::cli::DemoArgs;
@@ -47,9 +47,18 @@ pub(crate) fn describe(e: &Event) -> Option<String> {
         ),
         Event::MessageDelivered { .. } => "end-to-end receipt arrived: delivered".into(),
         Event::PacketRejected { reason } => format!("rejected a packet: {reason}"),
-        Event::MessageRetried { attempt, .. } => {
-            format!("no receipt in time: sent again over fresh paths (attempt {attempt})")
-        }
+        Event::MessageRetried {
+            attempt,
+            reason: RetryReason::NoReceipt,
+            ..
+        } => format!(
+            "no receipt in time: sent again over fresh paths (attempt {})",
+            attempt + 1
+        ),
+        Event::MessageRetried {
+            reason: RetryReason::MailServer,
+            ..
+        } => "the mail server did not take the packets yet: trying again".to_string(),
         Event::MessageFailed { reason, .. } => format!("gave up: {reason}"),
         Event::TransportTrouble { detail, .. } => format!("mail server trouble: {detail}"),
         _ => return None,

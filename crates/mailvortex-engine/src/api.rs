@@ -39,8 +39,15 @@ pub struct MessageStatus {
     pub level: String,
     /// Body size in bytes.
     pub size: u64,
-    /// Current state.
+    /// Current state: queued, sent, retry (being sent again), delivered or failed.
     pub state: String,
+    /// The attempt it is on, from 1 (the last one it made once delivered or failed).
+    pub attempt: u32,
+    /// Attempts it gets before it is reported failed.
+    pub max_attempts: u32,
+    /// While it waits for its receipt: when the current attempt's deadline passes and it is
+    /// sent again (unix ms, protocol time).
+    pub receipt_due_ms: Option<i64>,
     /// Every step so far.
     pub timeline: Vec<TimelineEntry>,
 }

@@ -60,12 +60,21 @@ pub struct NodeConfig {
     /// Mailbox poll period when IDLE is unavailable (seconds).
     #[serde(default = "default_poll")]
     pub poll_seconds: u64,
+    /// How long one mail may take from a node's SMTP submission to the next node's mailbox
+    /// (seconds, a generous 99th percentile). With the poll period it sets, per mail hop, how
+    /// long a sender waits for a receipt before it sends again ([`crate::Node::receipt_wait_ms`]).
+    #[serde(default = "default_mail_transit")]
+    pub mail_transit_seconds: u64,
     /// Accounts.
     pub accounts: Vec<AccountConfig>,
 }
 
 fn default_poll() -> u64 {
     60
+}
+
+fn default_mail_transit() -> u64 {
+    300
 }
 
 impl NodeConfig {
@@ -78,6 +87,7 @@ impl NodeConfig {
             forward_to_unknown: false,
             cover_packets_per_day: 0,
             poll_seconds: default_poll(),
+            mail_transit_seconds: default_mail_transit(),
             accounts: Vec::new(),
         }
     }

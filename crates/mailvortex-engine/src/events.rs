@@ -40,8 +40,14 @@ pub enum Event {
     },
     /// The end-to-end receipt for a sent message arrived.
     MessageDelivered { message_id: String },
-    /// Packets were sent again over fresh paths.
-    MessageRetried { message_id: String, attempt: u32 },
+    /// A message is being sent again: over fresh paths after no receipt came in time
+    /// (`no_receipt`, `attempt` counts from 0), or its packets wait for our mail server
+    /// (`mail_server`).
+    MessageRetried {
+        message_id: String,
+        attempt: u32,
+        reason: crate::node::RetryReason,
+    },
     /// A message could not be delivered.
     MessageFailed { message_id: String, reason: String },
     /// A transport problem (will be retried).

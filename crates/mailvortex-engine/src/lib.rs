@@ -26,6 +26,7 @@ pub mod config;
 pub mod directory;
 pub mod error;
 pub mod events;
+pub mod human;
 pub mod keys;
 pub mod level_figures;
 pub mod localnet;
@@ -38,8 +39,11 @@ pub use config::{AccountConfig, NodeConfig, ServerConfig};
 pub use directory::{PeerSummary, RelayListImport, SkippedRelay};
 pub use error::{AccountCheckError, EngineError, Result};
 pub use events::Event;
+pub use human::human_duration;
 pub use level_figures::{LevelFigures, figures_for, level_figures};
 pub use node::default_templates_toml;
-pub use node::{AccountCheck, CreateOptions, Node, NodeOptions, TransportChoice};
+pub use node::{
+    AccountCheck, CreateOptions, MAX_ATTEMPTS, Node, NodeOptions, RetryReason, TransportChoice,
+};
 pub use transport::memory::MemoryProvider;
 pub use transport::tls::Security;

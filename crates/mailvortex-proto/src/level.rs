@@ -191,11 +191,78 @@ impl LevelParams {
         let needed = packets.div_ceil(usize::from(self.packets_per_path));
         u8::try_from(needed).unwrap_or(u8::MAX).max(base)
     }
+
+    /// How long a sender waits for the receipt of one attempt before it tries again: the
+    /// `quantile` of the round trip's mixing delays (a message out over `relays_per_path`
+    /// relays, its receipt back over as many) plus `per_hop_ms` for each of the round trip's
+    /// `2 × (relays_per_path + 1)` mail hops (a provider's transit and a mailbox poll). The
+    /// simulator's timeout (`mailvortex-sim`) is the same sum, computed in floating point.
+    pub fn receipt_deadline_ms(&self, quantile: f64, per_hop_ms: u64) -> u64 {
+        let relays = u32::from(self.relays_per_path);
+        let mixing = erlang_quantile(2 * relays, self.mean_delay_ms as f64, quantile);
+        let hops = 2 * u64::from(relays + 1);
+        (mixing as u64).saturating_add(hops.saturating_mul(per_hop_ms))
+    }
+}
+
+/// The `q`-quantile of the sum of `k` independent exponential delays of mean `mean` (an
+/// Erlang distribution): how long `k` mixing delays take at most, in `q` of the cases.
+pub fn erlang_quantile(k: u32, mean: f64, q: f64) -> f64 {
+    if k == 0 || mean <= 0.0 || q.is_nan() || q <= 0.0 {
+        return 0.0;
+    }
+    let q = q.min(1.0 - 1e-12);
+    let cdf = |x: f64| {
+        let y = x / mean;
+        let mut term = 1.0;
+        let mut sum = 1.0;
+        for i in 1..k {
+            term *= y / f64::from(i);
+            sum += term;
+        }
+        1.0 - (-y).exp() * sum
+    };
+    let (mut lo, mut hi) = (0.0, mean * (f64::from(k) * 10.0 + 50.0));
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) < q {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn erlang_quantiles() {
+        // One exponential: the median is mean·ln 2.
+        assert!((erlang_quantile(1, 10.0, 0.5) - 10.0 * 2f64.ln()).abs() < 1e-6);
+        // Sum of two: P(X ≤ x) = 1 − e^{−x}(1 + x); at x = 1.6783 it is 0.5.
+        assert!((erlang_quantile(2, 1.0, 0.5) - 1.678_347).abs() < 1e-4);
+        assert_eq!(erlang_quantile(0, 10.0, 0.99), 0.0);
+    }
+
+    #[test]
+    fn receipt_deadlines_cover_mixing_and_mail_hops() {
+        for l in LevelName::ALL {
+            let p = l.params();
+            let hops = 2 * (u64::from(p.relays_per_path) + 1);
+            let without_mail = p.receipt_deadline_ms(0.99, 0);
+            // The 99th percentile of 2r delays is beyond their mean.
+            assert!(without_mail >= 2 * u64::from(p.relays_per_path) * p.mean_delay_ms);
+            assert_eq!(
+                p.receipt_deadline_ms(0.99, 1000),
+                without_mail + hops * 1000,
+                "{l:?}"
+            );
+            assert!(p.receipt_deadline_ms(0.5, 0) < without_mail);
+        }
+    }
 
     #[test]
     fn levels_grow_monotonically() {

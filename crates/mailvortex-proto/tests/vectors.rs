@@ -18,6 +18,7 @@ use blake2::digest::{Digest, Mac};
 use blake2::{Blake2b, Blake2bMac};
 use crypto_secretbox::aead::{Aead, KeyInit};
 use crypto_secretbox::{Nonce, XSalsa20Poly1305};
+use mailvortex_proto::address_proof::AddressProof;
 use mailvortex_proto::descriptor::{Descriptor, Limits, PeerType, UncheckedDescriptor};
 use mailvortex_proto::identity::{EpochPublic, EpochSecret, Identity, NodeId};
 use mailvortex_proto::kdf;
@@ -41,6 +42,10 @@ use salsa20::cipher::{KeyIvInit, StreamCipher};
 use x25519_dalek::StaticSecret;
 
 const SLOT: usize = 160;
+/// A relay slot that carries the next hop's address proof (command 0x03) takes two slots.
+const PROVEN_SLOT: usize = 2 * SLOT;
+/// The routing block: 8 slots.
+const BETA: usize = 8 * SLOT;
 const HOPS: usize = 8;
 
 // ---------------------------------------------------------------------------------------------
@@ -398,6 +403,7 @@ fn run_kdf(v: &V) {
         kdf::E2E_SHARD,
         kdf::SURB_KEY,
         kdf::MESSAGE_ID,
+        kdf::DESCRIPTOR_BODY,
     ] {
         let api = kdf::derive(label, &key, &[&input]);
         assert_eq!(api, kdf_spec(label.0, &key, &[&input]), "{label:?}");
@@ -540,6 +546,35 @@ struct HopCfg {
     delay_ms: u32,
     difficulty: u8,
     puzzle_node: usize,
+    /// This hop's address proof, which the previous hop's slot carries.
+    proof: Option<AddressProof>,
+}
+
+/// An address proof from its 144 bytes (spec 5.5): node id, issued at, expires at, body
+/// hash, signature.
+fn parse_proof(b: &[u8]) -> AddressProof {
+    assert_eq!(b.len(), 144, "address proof length");
+    AddressProof {
+        node_id: NodeId(b[..32].try_into().expect("node id")),
+        issued_at: u64::from_be_bytes(b[32..40].try_into().expect("issued at")),
+        expires_at: u64::from_be_bytes(b[40..48].try_into().expect("expires at")),
+        body_hash: b[48..80].try_into().expect("body hash"),
+        signature: b[80..].try_into().expect("signature"),
+    }
+}
+
+/// Bytes of the routing block hop `i` consumes.
+fn slot_len(route: &[HopCfg], i: usize) -> usize {
+    match route.get(i + 1) {
+        Some(next) if next.proof.is_some() => PROVEN_SLOT,
+        _ => SLOT,
+    }
+}
+
+fn run_address_proof_check(v: &V) {
+    let now: u64 = v.num("now");
+    let proof = parse_proof(&v.b("address proof"));
+    v.expect_outcome(proof.verify(&v.h("address"), now).err().as_ref());
 }
 
 fn load_route(v: &V) -> Vec<HopCfg> {
@@ -556,12 +591,15 @@ fn load_route(v: &V) -> Vec<HopCfg> {
                 puzzle_node: v
                     .h_opt(&format!("hop {i} puzzle node"))
                     .map_or(node, |p| p.parse().expect("puzzle node")),
+                proof: v
+                    .h_opt(&format!("hop {i} address proof"))
+                    .map(|p| parse_proof(&hex::decode(p).expect("proof hex"))),
             }
         })
         .collect()
 }
 
-fn hop_specs<'a>(nodes: &'a [Node], route: &[HopCfg]) -> Vec<HopSpec<'a>> {
+fn hop_specs<'a>(nodes: &'a [Node], route: &'a [HopCfg]) -> Vec<HopSpec<'a>> {
     route
         .iter()
         .map(|h| HopSpec {
@@ -570,7 +608,7 @@ fn hop_specs<'a>(nodes: &'a [Node], route: &[HopCfg]) -> Vec<HopSpec<'a>> {
             epoch: nodes[h.node].epoch(h.epoch),
             delay_ms: h.delay_ms,
             difficulty: h.difficulty,
-            proof: None,
+            proof: h.proof.as_ref(),
         })
         .collect()
 }
@@ -579,7 +617,7 @@ fn hop_specs<'a>(nodes: &'a [Node], route: &[HopCfg]) -> Vec<HopSpec<'a>> {
 struct SenderHop {
     replay_tag: [u8; 32],
     payload_key: [u8; 32],
-    slot: [u8; SLOT],
+    slot: Vec<u8>,
 }
 
 /// Recomputes the header from the random values in draw order (per hop a 32-byte X25519
@@ -602,7 +640,10 @@ fn check_sender_side(
         })
         .collect();
     let starts: Vec<u64> = route.iter().map(|_| rng.next_u64()).collect();
-    let mut padding = vec![0u8; (HOPS - n) * SLOT];
+    let lens: Vec<usize> = (0..n).map(|i| slot_len(route, i)).collect();
+    let consumed: usize = lens[..n - 1].iter().sum();
+    assert!(consumed + SLOT <= BETA && HOPS * SLOT == BETA, "route fits");
+    let mut padding = vec![0u8; BETA - consumed - SLOT];
     rng.fill_bytes(&mut padding);
     v.check("padding", &padding);
 
@@ -636,14 +677,15 @@ fn check_sender_side(
         v.check(&format!("hop {i} replay tag"), &replay_tag);
         v.check(&format!("hop {i} challenge"), &challenge);
         v.check(&format!("hop {i} puzzle start"), &starts[i].to_be_bytes());
-        streams.push(keystream(&stream_key, (HOPS + 1) * SLOT));
+        streams.push(keystream(&stream_key, BETA + PROVEN_SLOT));
         keys.push((alpha, mac_key, replay_tag, payload_key, challenge));
     }
-    // Filler: phi_0 = empty; phi_{i+1} = (phi_i || 0^160) XOR stream_i[(8 - i) * 160 ..].
+    // Filler: phi_0 = empty; phi_{i+1} = (phi_i || 0^L_i) XOR stream_i[1280 - |phi_i| .. 1280 + L_i].
     let mut filler = Vec::new();
     for (i, stream) in streams.iter().enumerate().take(n - 1) {
-        filler.extend_from_slice(&[0u8; SLOT]);
-        xor_into(&mut filler, &stream[(HOPS - i) * SLOT..]);
+        let old = filler.len();
+        filler.resize(old + lens[i], 0);
+        xor_into(&mut filler, &stream[BETA - old..BETA + lens[i]]);
     }
     v.check("filler", &filler);
     // Unwrap the header hop by hop.
@@ -666,15 +708,15 @@ fn check_sender_side(
         v.check(&format!("hop {i} mac"), &mac);
         if i == n - 1 {
             assert_eq!(
-                beta[(HOPS + 1 - n) * SLOT..],
+                beta[BETA - filler.len()..],
                 filler[..],
                 "filler at the last hop"
             );
         }
         let mut dec = beta.clone();
-        dec.extend_from_slice(&[0u8; SLOT]);
+        dec.extend_from_slice(&[0u8; PROVEN_SLOT]);
         xor_into(&mut dec, &streams[i]);
-        let slot: [u8; SLOT] = dec[..SLOT].try_into().expect("slot");
+        let slot = dec[..lens[i]].to_vec();
         v.check(&format!("hop {i} slot"), &slot);
         let nonce = u64::from_be_bytes(slot[6..14].try_into().expect("nonce"));
         v.check(&format!("hop {i} puzzle nonce"), &nonce.to_be_bytes());
@@ -695,7 +737,7 @@ fn check_sender_side(
         } else {
             assert_eq!(dec[SLOT..SLOT + padding.len()], padding[..], "padding");
         }
-        beta = dec[SLOT..].to_vec();
+        beta = dec[lens[i]..lens[i] + BETA].to_vec();
         out.push(SenderHop {
             replay_tag,
             payload_key,
@@ -706,7 +748,7 @@ fn check_sender_side(
 }
 
 /// The slot the API decoded must be the recomputed plaintext slot.
-fn check_slot(api: &RoutingSlot, plain: &[u8; SLOT]) {
+fn check_slot(api: &RoutingSlot, plain: &[u8]) {
     assert_eq!(be32(&plain[1..5]), api.delay_ms);
     assert_eq!(plain[5], api.difficulty);
     assert_eq!(plain[6..14], api.puzzle_nonce.to_be_bytes());
@@ -717,7 +759,7 @@ fn check_slot(api: &RoutingSlot, plain: &[u8; SLOT]) {
             next_address,
             proof: None,
         } => {
-            assert_eq!(plain[0], 0x01);
+            assert_eq!((plain[0], plain.len()), (0x01, SLOT));
             assert_eq!(plain[14..46], next_alpha[..]);
             assert_eq!(plain[46..62], next_mac[..]);
             let len = usize::from(plain[62]);
@@ -735,8 +777,23 @@ fn check_slot(api: &RoutingSlot, plain: &[u8; SLOT]) {
             }
             assert!(plain[31..].iter().all(|b| *b == 0), "reserved bytes");
         }
-        Command::Relay { proof: Some(_), .. } => {
-            panic!("packet vectors have no address proofs (see address-proof.txt)")
+        Command::Relay {
+            next_alpha,
+            next_mac,
+            next_address,
+            proof: Some(proof),
+        } => {
+            assert_eq!((plain[0], plain.len()), (0x03, PROVEN_SLOT));
+            assert_eq!(plain[14..46], next_alpha[..]);
+            assert_eq!(plain[46..62], next_mac[..]);
+            let len = usize::from(plain[62]);
+            assert_eq!(plain[63..63 + len], *next_address.as_bytes());
+            assert!(
+                plain[63 + len..SLOT].iter().all(|b| *b == 0),
+                "padding and reserved byte"
+            );
+            assert_eq!(parse_proof(&plain[SLOT..SLOT + 144]), *proof, "the proof");
+            assert!(plain[SLOT + 144..].iter().all(|b| *b == 0), "trailing zeros");
         }
     }
 }
@@ -845,6 +902,10 @@ fn travel(
             Routing::Forward(f) => {
                 assert_eq!(f.next_address, nodes[route[i + 1].node].address);
                 assert_eq!(f.delay_ms, hop.delay_ms);
+                assert_eq!(f.proof, route[i + 1].proof, "hop {i}: the next hop's proof");
+                if let Some(p) = &f.proof {
+                    p.verify(&f.next_address, now).expect("the relay's check");
+                }
                 packet = f.packet;
             }
             Routing::Deliver { kind, payload } => {
@@ -1228,6 +1289,7 @@ fn run(text: &str) -> String {
         "puzzle" => run_puzzle(&v),
         "descriptor" => run_descriptor(&v),
         "descriptor-check" => run_descriptor_check(&v),
+        "address-proof-check" => run_address_proof_check(&v),
         "epoch-key" => run_epoch_key(&v),
         "packet" => run_packet(&v),
         "surb" => run_surb(&v),
@@ -1285,6 +1347,8 @@ fn every_vector_replays() {
         "descriptor-check/expired",
         "descriptor-check/bad signature",
         "descriptor-check/truncated",
+        "address-proof-check/bad signature",
+        "address-proof-check/expired",
         "epoch-key/expired",
         "packet/success",
         "packet/bad mac",
@@ -1307,6 +1371,12 @@ fn every_vector_replays() {
                 .iter()
                 .any(|f| f.ends_with(format!("packet-{hops}-{suffix}.txt"))),
             "no {hops}-hop vector"
+        );
+    }
+    for proven in ["packet-4-hops-proof.txt", "packet-7-hops-proof.txt"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(proven)),
+            "no {proven}: a route with an address proof"
         );
     }
 }

@@ -71,32 +71,7 @@ pub fn precision_at_k(scores: &[f32], truth: &[bool], me: usize) -> Option<(f64,
     Some((hits as f64 / k as f64, k as f64 / candidates as f64))
 }
 
-/// Erlang (sum of `k` exponentials with mean `mean`) quantile, by bisection on the CDF.
-pub fn erlang_quantile(k: u32, mean: f64, q: f64) -> f64 {
-    if k == 0 || mean <= 0.0 {
-        return 0.0;
-    }
-    let cdf = |x: f64| {
-        let y = x / mean;
-        let mut term = 1.0;
-        let mut sum = 1.0;
-        for i in 1..k {
-            term *= y / f64::from(i);
-            sum += term;
-        }
-        1.0 - (-y).exp() * sum
-    };
-    let (mut lo, mut hi) = (0.0, mean * (f64::from(k) * 10.0 + 50.0));
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if cdf(mid) < q {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    hi
-}
+pub use mailvortex_proto::level::erlang_quantile;
 
 /// Anonymity figures over messages.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -358,14 +333,6 @@ mod tests {
         assert_eq!(precision_at_k(&scores, &[false; 5], 0), None);
     }
 
-    #[test]
-    fn erlang_quantiles() {
-        // One exponential: the median is mean·ln 2.
-        assert!((erlang_quantile(1, 10.0, 0.5) - 10.0 * 2f64.ln()).abs() < 1e-6);
-        // Sum of two: P(X ≤ x) = 1 − e^{−x}(1 + x); at x = 1.6783 it is 0.5.
-        assert!((erlang_quantile(2, 1.0, 0.5) - 1.678_347).abs() < 1e-4);
-        assert_eq!(erlang_quantile(0, 10.0, 0.99), 0.0);
-    }
 
     #[test]
     fn anonymity_summary() {

@@ -173,7 +173,21 @@ fn forward(
     }
 }
 
-fn packet_cases() -> Vec<PacketCase> {
+/// Like [`forward`], with the recipient's address proof in the last relay's slot, as the
+/// engine sends every message (relays need not know the recipient).
+fn forward_with_proof(
+    file: &'static str,
+    description: &'static str,
+    hops: usize,
+) -> anyhow::Result<PacketCase> {
+    let mut case = forward(file, description, "success", hops, None);
+    let last = case.route.len() - 1;
+    let recipient = case.route[last].node;
+    case.route[last].proof = Some(misc::address_proof_of(&case.nodes[recipient])?);
+    Ok(case)
+}
+
+fn packet_cases() -> anyhow::Result<Vec<PacketCase>> {
     let e = current_epoch();
     let (_, grace_end) = mailvortex_proto::identity::EpochSchedule::default().window(e - 1);
     let mut cases = vec![
@@ -219,6 +233,16 @@ fn packet_cases() -> Vec<PacketCase> {
             8,
             None,
         ),
+        forward_with_proof(
+            "packet-4-hops-proof.txt",
+            "forward packet, 4 hops (level standard) with the recipient's address proof in the last relay's slot (command 0x03)",
+            4,
+        )?,
+        forward_with_proof(
+            "packet-7-hops-proof.txt",
+            "forward packet, 7 hops with an address proof: the longest route that has one (its slot takes two of the 8)",
+            7,
+        )?,
         forward(
             "packet-bad-mac.txt",
             "one bit of beta flipped before the first hop: the header MAC fails there",
@@ -318,7 +342,7 @@ fn packet_cases() -> Vec<PacketCase> {
         now: NOW,
         mutation: None,
     });
-    cases
+    Ok(cases)
 }
 
 fn surb_cases() -> Vec<SurbCase> {
@@ -422,7 +446,8 @@ fn all_vectors() -> anyhow::Result<Vec<Vector>> {
         misc::epoch_key_expired()?,
     ];
     out.extend(misc::descriptor_failures()?);
-    for case in packet_cases() {
+    out.extend(misc::address_proof_failures()?);
+    for case in packet_cases()? {
         out.push(packet_vector(&case).with_context(|| case.file)?);
     }
     for case in surb_cases() {

@@ -13,7 +13,7 @@ use crate::nodes::{NOW, Node, current_epoch};
 use crate::packet::expect_word;
 
 /// Every label of the protocol, in the order of the spec's table.
-const LABELS: [kdf::Label; 11] = [
+const LABELS: [kdf::Label; 12] = [
     kdf::HOP_SECRET,
     kdf::HEADER_MAC,
     kdf::HEADER_STREAM,
@@ -25,6 +25,7 @@ const LABELS: [kdf::Label; 11] = [
     kdf::E2E_SHARD,
     kdf::SURB_KEY,
     kdf::MESSAGE_ID,
+    kdf::DESCRIPTOR_BODY,
 ];
 
 /// `KDF(label, key, input)` for every label.
@@ -94,6 +95,18 @@ pub(crate) fn puzzle_vector() -> anyhow::Result<Vector> {
 fn descriptor_node() -> Node {
     let e = current_epoch();
     Node::new("carol", "carol@c.example", &[e - 1, e, e + 1], 10)
+}
+
+/// The address proof of `node`'s descriptor (as [`descriptor_of`] makes it), as a sender
+/// writes it into the previous hop's slot.
+pub(crate) fn address_proof_of(
+    node: &Node,
+) -> anyhow::Result<mailvortex_proto::address_proof::AddressProof> {
+    let signed = descriptor_of(node).sign(&node.identity)?;
+    UncheckedDescriptor::decode(&signed)?
+        .check(NOW)?
+        .address_proof
+        .ok_or_else(|| anyhow::anyhow!("a checked descriptor has an address proof"))
 }
 
 fn descriptor_of(node: &Node) -> Descriptor {
@@ -280,6 +293,65 @@ pub(crate) fn descriptor_failures() -> anyhow::Result<Vec<Vector>> {
         v.h("now", now);
         v.h("mutation", mutation);
         v.b("descriptor", &bytes);
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// The address proof of descriptor.txt checked as a relay checks the proof in a slot: for
+/// another address, at its expiry, and with a bit of its body hash flipped.
+pub(crate) fn address_proof_failures() -> anyhow::Result<Vec<Vector>> {
+    let node = descriptor_node();
+    let proof = address_proof_of(&node)?.encode();
+    let mut flipped = proof;
+    flipped[48] ^= 0x01; // the first byte of body_hash
+    let expires_at = descriptor_of(&node).expires_at;
+    let cases = [
+        (
+            "address-proof-other-address.txt",
+            "the address proof of descriptor.txt checked for an address in another case (byte for byte, Section 2.4)",
+            "bad signature",
+            "Carol@c.example",
+            NOW,
+            proof,
+        ),
+        (
+            "address-proof-expired.txt",
+            "the address proof of descriptor.txt checked at the descriptor's expiry time",
+            "expired",
+            "carol@c.example",
+            expires_at,
+            proof,
+        ),
+        (
+            "address-proof-bad-body-hash.txt",
+            "the address proof of descriptor.txt with one bit of its body hash flipped",
+            "bad signature",
+            "carol@c.example",
+            NOW,
+            flipped,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (file, description, expect, address, now, bytes) in cases {
+        let p = mailvortex_proto::address_proof::AddressProof {
+            node_id: mailvortex_proto::identity::NodeId(bytes[..32].try_into()?),
+            issued_at: u64::from_be_bytes(bytes[32..40].try_into()?),
+            expires_at: u64::from_be_bytes(bytes[40..48].try_into()?),
+            body_hash: bytes[48..80].try_into()?,
+            signature: bytes[80..].try_into()?,
+        };
+        ensure!(p.encode() == bytes);
+        let err = match p.verify(address, now) {
+            Ok(()) => anyhow::bail!("{file}: accepted"),
+            Err(e) => e,
+        };
+        ensure!(expect_word(&err) == expect, "{file}: {err:?}");
+        let mut v = Vector::new(file, description, "address-proof-check", expect);
+        v.h("error", format!("{err:?}"));
+        v.h("now", now);
+        v.h("address", address);
+        v.b("address proof", &bytes);
         out.push(v);
     }
     Ok(out)

@@ -8,8 +8,9 @@ use mailvortex_proto::Error;
 use mailvortex_proto::message::Receipt;
 use mailvortex_proto::packet::{
     BETA_LEN, Command, DeliverKind, EpochKeyring, HEADER_LEN, HopSpec, MAX_HOPS, PACKET_VERSION,
-    PAYLOAD_LEN, Routing, RoutingSlot, SLOT_LEN, build_packet, open_packet,
+    PAYLOAD_LEN, PROVEN_SLOT_LEN, Routing, RoutingSlot, SLOT_LEN, build_packet, open_packet,
 };
+use mailvortex_proto::address_proof::{ADDRESS_PROOF_LEN, AddressProof};
 use mailvortex_proto::puzzle::Challenge;
 use mailvortex_proto::surb::{build_reply, create_surb, open_reply};
 use rand_chacha::ChaCha20Rng;
@@ -34,6 +35,8 @@ pub(crate) struct HopCfg {
     pub(crate) difficulty: u8,
     /// Solve this hop's puzzle for another node's id (a sender mistake or a forged packet).
     pub(crate) puzzle_node: Option<usize>,
+    /// This hop's address proof, written into the previous hop's slot (command 0x03).
+    pub(crate) proof: Option<AddressProof>,
 }
 
 impl HopCfg {
@@ -44,7 +47,16 @@ impl HopCfg {
             delay_ms,
             difficulty,
             puzzle_node: None,
+            proof: None,
         }
+    }
+}
+
+/// Routing-block bytes hop `i` of `route` consumes: two slots when the next hop has a proof.
+pub(crate) fn slot_len(route: &[HopCfg], i: usize) -> usize {
+    match route.get(i + 1) {
+        Some(next) if next.proof.is_some() => PROVEN_SLOT_LEN,
+        _ => SLOT_LEN,
     }
 }
 
@@ -100,7 +112,8 @@ pub(crate) struct HopRecord {
     challenge: [u8; 32],
     start: u64,
     nonce: u64,
-    slot: [u8; SLOT_LEN],
+    /// The plaintext slot, [`SLOT_LEN`] or [`PROVEN_SLOT_LEN`] bytes.
+    slot: Vec<u8>,
     mac: [u8; 16],
 }
 
@@ -129,16 +142,22 @@ fn sender_side(
         keys.push(HopKeys::new(eph, &epoch_key)?);
     }
     let starts: Vec<u64> = route.iter().map(|_| rng.next_u64()).collect();
-    let mut padding = vec![0u8; (MAX_HOPS - n) * SLOT_LEN];
+    let lens: Vec<usize> = (0..n).map(|i| slot_len(route, i)).collect();
+    let consumed: usize = lens[..n - 1].iter().sum();
+    ensure!(consumed + SLOT_LEN <= BETA_LEN, "route too long");
+    debug_assert!(MAX_HOPS * SLOT_LEN == BETA_LEN);
+    let mut padding = vec![0u8; BETA_LEN - consumed - SLOT_LEN];
     rng.fill_bytes(&mut padding);
     let streams: Vec<Vec<u8>> = keys
         .iter()
-        .map(|k| keystream(&k.stream_key, BETA_LEN + SLOT_LEN))
+        .map(|k| keystream(&k.stream_key, BETA_LEN + PROVEN_SLOT_LEN))
         .collect();
+    // phi_0 = empty; phi_{i+1} = (phi_i || 0^L_i) XOR S_i[R - |phi_i| .. R + L_i].
     let mut filler = Vec::new();
     for (i, stream) in streams.iter().enumerate().take(n - 1) {
-        filler.extend_from_slice(&[0u8; SLOT_LEN]);
-        xor_into(&mut filler, &stream[(MAX_HOPS - i) * SLOT_LEN..]);
+        let old = filler.len();
+        filler.resize(old + lens[i], 0);
+        xor_into(&mut filler, &stream[BETA_LEN - old..BETA_LEN + lens[i]]);
     }
     ensure!(header.len() == HEADER_LEN && header[0] == PACKET_VERSION);
     let mut alpha: [u8; 32] = header[1..33].try_into()?;
@@ -157,14 +176,14 @@ fn sender_side(
         );
         if i == n - 1 {
             ensure!(
-                beta[(MAX_HOPS + 1 - n) * SLOT_LEN..] == filler[..],
+                beta[BETA_LEN - filler.len()..] == filler[..],
                 "filler differs"
             );
         }
         let mut dec = beta.clone();
-        dec.extend_from_slice(&[0u8; SLOT_LEN]);
+        dec.extend_from_slice(&[0u8; PROVEN_SLOT_LEN]);
         xor_into(&mut dec, &streams[i]);
-        let slot: [u8; SLOT_LEN] = dec[..SLOT_LEN].try_into()?;
+        let slot = dec[..lens[i]].to_vec();
         let nonce = u64::from_be_bytes(slot[6..14].try_into()?);
         let puzzle_node = nodes[hop.puzzle_node.unwrap_or(hop.node)].id();
         let ch = challenge(&k.replay_tag, puzzle_node.as_bytes(), hop.epoch)?;
@@ -192,7 +211,7 @@ fn sender_side(
             slot,
             mac: this_mac,
         });
-        beta = dec[SLOT_LEN..].to_vec();
+        beta = dec[lens[i]..lens[i] + BETA_LEN].to_vec();
     }
     Ok(SenderSide {
         hops,
@@ -327,6 +346,11 @@ fn travel(
                     "hop {i}: next address"
                 );
                 ensure!(f.delay_ms == hop.delay_ms, "hop {i}: delay");
+                ensure!(f.proof == next.proof, "hop {i}: the next hop's proof");
+                if let Some(p) = &f.proof {
+                    p.verify(&f.next_address, now)
+                        .context("the proof a relay checks")?;
+                }
                 packet = f.packet;
             }
             Routing::Deliver { kind, payload } => {
@@ -340,7 +364,8 @@ fn travel(
 }
 
 /// Checks the API's decoded slot against the recomputed plaintext slot.
-fn check_slot(api: &RoutingSlot, plain: &[u8; SLOT_LEN]) -> anyhow::Result<()> {
+fn check_slot(api: &RoutingSlot, plain: &[u8]) -> anyhow::Result<()> {
+    ensure!(plain.len() == api.encoded_len(), "slot length");
     ensure!(u32::from_be_bytes(plain[1..5].try_into()?) == api.delay_ms);
     ensure!(plain[5] == api.difficulty);
     ensure!(u64::from_be_bytes(plain[6..14].try_into()?) == api.puzzle_nonce);
@@ -364,8 +389,20 @@ fn check_slot(api: &RoutingSlot, plain: &[u8; SLOT_LEN]) -> anyhow::Result<()> {
                 DeliverKind::Reply(id) => ensure!(plain[14] == 1 && plain[15..31] == id[..]),
             }
         }
-        Command::Relay { proof: Some(_), .. } => {
-            anyhow::bail!("packet vectors have no address proofs (see address-proof.txt)")
+        Command::Relay {
+            next_alpha,
+            next_mac,
+            next_address,
+            proof: Some(proof),
+        } => {
+            ensure!(
+                plain[0] == 3 && plain[14..46] == next_alpha[..] && plain[46..62] == next_mac[..]
+            );
+            let n = usize::from(plain[62]);
+            ensure!(plain[63..63 + n] == *next_address.as_bytes());
+            ensure!(plain[63 + n..SLOT_LEN].iter().all(|b| *b == 0));
+            ensure!(plain[SLOT_LEN..SLOT_LEN + ADDRESS_PROOF_LEN] == proof.encode()[..]);
+            ensure!(plain[SLOT_LEN + ADDRESS_PROOF_LEN..].iter().all(|b| *b == 0));
         }
     }
     Ok(())
@@ -404,10 +441,13 @@ fn write_route_header(v: &mut Vector, nodes: &[Node], route: &[HopCfg], now: u64
         if let Some(p) = h.puzzle_node {
             v.h(&format!("hop {i} puzzle node"), p);
         }
+        if let Some(p) = &h.proof {
+            v.hx(&format!("hop {i} address proof"), &p.encode());
+        }
     }
 }
 
-fn hop_specs<'a>(nodes: &'a [Node], route: &[HopCfg]) -> anyhow::Result<Vec<HopSpec<'a>>> {
+fn hop_specs<'a>(nodes: &'a [Node], route: &'a [HopCfg]) -> anyhow::Result<Vec<HopSpec<'a>>> {
     route
         .iter()
         .map(|h| {
@@ -418,7 +458,7 @@ fn hop_specs<'a>(nodes: &'a [Node], route: &[HopCfg]) -> anyhow::Result<Vec<HopS
                 epoch: &node.epoch(h.epoch)?.public,
                 delay_ms: h.delay_ms,
                 difficulty: h.difficulty,
-                proof: None,
+                proof: h.proof.as_ref(),
             })
         })
         .collect()

@@ -39,13 +39,6 @@ pub(crate) fn sealed_key(id: &[u8; 16], index: usize) -> String {
     format!("sealed:{}:{index}", hex(id))
 }
 
-/// How long to wait for a receipt before sending again: there and back through the relays
-/// with their mean delays, twice over, plus an hour for polling and transit. That hour is
-/// about mail servers, so it is real time (like the outbox's backoff): with a scaled clock it
-/// is `factor` protocol hours, or a fast test clock would resend messages still in transit.
-pub(crate) fn receipt_timeout_ms(level: &LevelParams, clock: &crate::clock::Clock) -> u64 {
-    2 * 2 * level.hops() as u64 * level.mean_delay_ms + (3_600_000.0 * clock.factor()) as u64
-}
 
 impl Node {
     /// Usable relays (public, checked, not avoided) other than `exclude`.
@@ -205,7 +198,7 @@ impl Node {
             n: sealed.n,
             k: sealed.k,
             attempt: 0,
-            deadline_ms: now_ms + receipt_timeout_ms(&level, &self.inner.clock),
+            deadline_ms: now_ms + self.receipt_wait_ms(&level),
             relays: relays.clone(),
         };
         let surb_meta = SurbMeta {

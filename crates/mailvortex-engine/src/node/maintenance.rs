@@ -9,13 +9,11 @@ use mailvortex_proto::level::LevelName;
 use mailvortex_proto::packet::{HopSpec, PAYLOAD_LEN, build_packet};
 use mailvortex_proto::send::{hops_for, sample_delay_ms};
 use mailvortex_proto::surb::{build_reply, create_surb};
-use mailvortex_store::{DeliveryState, NewPacket, PacketKind};
+use mailvortex_store::{NewPacket, PacketKind};
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore};
 
-use super::compose::{
-    SendMeta, SurbMeta, build_shard_packets, json, receipt_timeout_ms, sealed_key,
-};
+use super::compose::{SurbMeta, json};
 use super::{Node, TransportChoice, lock};
 use crate::api::{hex, parse_message_id};
 use crate::error::{EngineError, Result};
@@ -24,8 +22,6 @@ use crate::transport::imap::{ImapReceiver, ImapSettings};
 use crate::transport::smtp::{SmtpSender, SmtpSettings};
 use crate::transport::{MailReceiver, MailSender};
 
-/// Tries per message before it is reported failed.
-const MAX_ATTEMPTS: u32 = 3;
 
 impl Node {
     /// Runs the node until `stop` turns true: receive loops per account, the outbox, retransmission,
@@ -133,152 +129,6 @@ impl Node {
         {
             lock(&self.inner.store).prune_replay_tags(oldest)?;
         }
-        Ok(())
-    }
-
-    /// Sends overdue messages again over fresh paths, or gives up after [`MAX_ATTEMPTS`].
-    pub(crate) fn retransmit_overdue(&self) -> Result<()> {
-        let now_ms = self.inner.clock.now_ms();
-        let pending: Vec<[u8; 16]> = lock(&self.inner.store)
-            .messages_out(1000)?
-            .into_iter()
-            .filter(|m| {
-                matches!(
-                    m.state,
-                    DeliveryState::Sent | DeliveryState::Retry | DeliveryState::Queued
-                )
-            })
-            .map(|m| m.message_id)
-            .collect();
-        for id in pending {
-            let key = format!("sendmeta:{}", hex(&id));
-            let Some(mut meta) = lock(&self.inner.store)
-                .kv_get(&key)?
-                .and_then(|b| serde_json::from_slice::<SendMeta>(&b).ok())
-            else {
-                continue;
-            };
-            if now_ms < meta.deadline_ms {
-                continue;
-            }
-            // The timer runs from the moment the attempt's last packet left: packets still
-            // waiting (a daily send budget, an SMTP server refusing for a while) restart it,
-            // or a big message held back by the budget would be sent again and again.
-            if lock(&self.inner.store).unsent_packets(&id)? > 0 {
-                let level: LevelName = meta.level.parse()?;
-                meta.deadline_ms = now_ms + receipt_timeout_ms(&level.params(), &self.inner.clock);
-                lock(&self.inner.store).kv_set(&key, &json(&meta)?)?;
-                continue;
-            }
-            // The relays used did not bring a receipt back in time: avoid them for a while.
-            {
-                let store = lock(&self.inner.store);
-                for r in &meta.relays {
-                    if let Ok(n) = mailvortex_proto::identity::NodeId::from_hex(r) {
-                        let _ = store.record_peer_failure(&n.0, (now_ms + 3_600_000) as i64);
-                    }
-                }
-            }
-            if meta.attempt + 1 >= MAX_ATTEMPTS {
-                let store = lock(&self.inner.store);
-                store.record_delivery_event(
-                    &id,
-                    DeliveryState::Failed,
-                    now_ms as i64,
-                    Some("no receipt after every retry"),
-                )?;
-                store.kv_delete(&key)?;
-                drop(store);
-                self.drop_sealed(&id)?;
-                self.inner.events.emit(Event::MessageFailed {
-                    message_id: hex(&id),
-                    reason: "no receipt".into(),
-                });
-                continue;
-            }
-            match self.resend(&id, &mut meta) {
-                Ok(()) => {
-                    lock(&self.inner.store).kv_set(&key, &json(&meta)?)?;
-                    self.inner.events.emit(Event::MessageRetried {
-                        message_id: hex(&id),
-                        attempt: meta.attempt,
-                    });
-                }
-                Err(e) => tracing::warn!(error = %e, "could not retransmit yet"),
-            }
-        }
-        Ok(())
-    }
-
-    fn resend(&self, id: &[u8; 16], meta: &mut SendMeta) -> Result<()> {
-        let now_ms = self.inner.clock.now_ms();
-        let now = now_ms / 1000;
-        let level: LevelName = meta.level.parse()?;
-        let params = level.params();
-        let recipient = self
-            .known_descriptors(false)?
-            .into_iter()
-            .find(|d| d.address.eq_ignore_ascii_case(&meta.to))
-            .ok_or_else(|| EngineError::UnknownRecipient(meta.to.clone()))?;
-        let (me, _) = self.descriptor()?;
-        let mut payloads: Vec<Box<[u8; PAYLOAD_LEN]>> = Vec::with_capacity(meta.n);
-        {
-            let store = lock(&self.inner.store);
-            for i in 0..meta.n {
-                if let Some(b) = store.kv_get(&sealed_key(id, i))? {
-                    let arr: Box<[u8; PAYLOAD_LEN]> = b
-                        .into_boxed_slice()
-                        .try_into()
-                        .map_err(|_| EngineError::Invalid("corrupt stored shard".into()))?;
-                    payloads.push(arr);
-                }
-            }
-        }
-        let pool = self.relay_pool(&[&recipient, &me])?;
-        let paths = self.plan(&params, payloads.len(), &me, &recipient, &pool)?;
-        let packets = build_shard_packets(
-            &params,
-            &paths,
-            &recipient,
-            &payloads.iter().map(|p| &**p).collect::<Vec<_>>(),
-            now,
-        )?;
-        let account = self.send_account()?;
-        meta.attempt += 1;
-        meta.deadline_ms = now_ms + receipt_timeout_ms(&params, &self.inner.clock);
-        meta.relays = paths
-            .iter()
-            .flatten()
-            .map(|d| d.node_id.to_hex())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let rows: Vec<NewPacket<'_>> = packets
-            .iter()
-            .map(|(first_hop, packet)| NewPacket {
-                message_id: Some(*id),
-                kind: PacketKind::Message,
-                account: &account,
-                to_address: first_hop,
-                packet,
-                not_before_ms: now_ms as i64,
-                created_ms: now_ms as i64,
-            })
-            .collect();
-        let store = lock(&self.inner.store);
-        store.enqueue_batch(&[], &rows)?;
-        store.record_delivery_event(
-            id,
-            DeliveryState::Retry,
-            now_ms as i64,
-            Some(&format!(
-                "attempt {}: {} packets over fresh paths",
-                meta.attempt + 1,
-                packets.len()
-            )),
-        )?;
-        drop(store);
-        self.inner.wake_outbox.notify_one();
         Ok(())
     }
 

@@ -12,6 +12,7 @@ mod introduce;
 mod load;
 mod maintenance;
 mod outbox;
+mod retransmit;
 mod receive;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,7 @@ use crate::keys::NodeKeys;
 use crate::transport::memory::MemoryProvider;
 
 pub use check::AccountCheck;
+pub use retransmit::{MAX_ATTEMPTS, RetryReason};
 
 const STORE_KEY: &str = "store-key";
 const SURB_KEY: &str = "surb-key";
@@ -451,12 +453,24 @@ impl Node {
                 detail: e.detail,
             })
             .collect();
+        drop(store);
+        use mailvortex_store::DeliveryState;
+        let waiting = matches!(
+            m.state,
+            DeliveryState::Queued | DeliveryState::Sent | DeliveryState::Retry
+        );
+        let attempt = self.attempt_of(&id);
         Ok(MessageStatus {
             message_id: hex(&id),
             to: m.to_address,
             level: m.level,
             size: m.size,
             state: m.state.to_string(),
+            attempt: attempt.map_or(0, |(a, _)| a) + 1,
+            max_attempts: MAX_ATTEMPTS,
+            receipt_due_ms: attempt
+                .filter(|_| waiting)
+                .map(|(_, due)| i64::try_from(due).unwrap_or(i64::MAX)),
             timeline,
         })
     }

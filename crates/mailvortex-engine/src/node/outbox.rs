@@ -159,11 +159,16 @@ impl Node {
                 let store = lock(&self.inner.store);
                 if e.is_temporary() || matches!(e, TransportError::Tls(_)) {
                     let backoff = (1000u64 << attempts.min(10)).min(15 * 60_000);
+                    let retry_in = self.scaled_backoff(backoff);
                     let _ = store.mark_retry(
                         p.id,
                         &detail,
-                        (self.inner.clock.now_ms() + self.scaled_backoff(backoff)) as i64,
+                        (self.inner.clock.now_ms() + retry_in) as i64,
                     );
+                    drop(store);
+                    if let (Some(id), PacketKind::Message) = (p.message_id, p.kind) {
+                        self.note_mail_server_delay(&id, &detail, retry_in);
+                    }
                 } else {
                     let _ = store.mark_failed(p.id, &detail);
                     if let Some(id) = p.message_id {
