@@ -257,4 +257,9 @@ pub(crate) struct SettingsArgs {
     /// Mailbox poll period in seconds when the server has no IDLE.
     #[arg(long)]
     pub(crate) poll_seconds: Option<u64>,
+    /// How long one mail may take between two nodes' mailboxes, in seconds (default 300). With
+    /// the poll period it sets, per mail hop, how long a sent message waits for its receipt
+    /// before it is sent again over other relays.
+    #[arg(long)]
+    pub(crate) mail_transit_seconds: Option<u64>,
 }

@@ -155,7 +155,8 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
                 Some(node.check_account(&account, &password).await?)
             };
             node.add_account(account, password)?;
-            let out = serde_json::json!({ "account": a.name, "address": a.address, "checked": check });
+            let out =
+                serde_json::json!({ "account": a.name, "address": a.address, "checked": check });
             ctx.print(&out, |_| {
                 let tried: Vec<String> = check
                     .iter()
@@ -313,13 +314,16 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
                 if let Some(v) = a.poll_seconds {
                     c.poll_seconds = v.max(1);
                 }
+                if let Some(v) = a.mail_transit_seconds {
+                    c.mail_transit_seconds = v;
+                }
             })?;
             let mut c = node.config();
             c.accounts.clear();
             ctx.print(&c, |c| {
                 format!(
-                    "peer type {}, puzzle difficulty {}, cover {}/day, forward to unknown: {}, poll every {} s",
-                    c.peer_type, c.puzzle_difficulty, c.cover_packets_per_day, c.forward_to_unknown, c.poll_seconds
+                    "peer type {}, puzzle difficulty {}, cover {}/day, forward to unknown: {}, poll every {} s, mail transit allowance {} s per hop",
+                    c.peer_type, c.puzzle_difficulty, c.cover_packets_per_day, c.forward_to_unknown, c.poll_seconds, c.mail_transit_seconds
                 )
             })
         }
@@ -482,6 +486,9 @@ fn format_status(s: &mailvortex_engine::MessageStatus) -> String {
             format!("{verb} {}", human::duration(last.at_ms - t0))
         }
         ("retry", ..) => format!("retrying, attempt {} of {}", s.attempt, s.max_attempts),
+        ("sent", ..) if s.attempt > 1 => {
+            format!("sent again, attempt {} of {}", s.attempt, s.max_attempts)
+        }
         _ => s.state.clone(),
     };
     let state = match s.receipt_due_ms {
@@ -489,7 +496,10 @@ fn format_status(s: &mailvortex_engine::MessageStatus) -> String {
             "{state}; sent again if no receipt by {}",
             human::local_time(due)
         ),
-        Some(due) => format!("{state}; reported failed if no receipt by {}", human::local_time(due)),
+        Some(due) => format!(
+            "{state}; reported failed if no receipt by {}",
+            human::local_time(due)
+        ),
         None => state,
     };
     let mut out = format!(

@@ -30,6 +30,16 @@ async fn every_level_delivers_with_receipt_and_leaks_nothing() {
     let clock = Clock::scaled(2000.0);
     let net = LocalNetwork::create(dir.path(), 6, 2, clock).expect("network");
     let (alice, bob) = (&net.users[0], &net.users[1]);
+    // Relays know the relay list only, as in a real deployment: the last relay reaches bob
+    // (and the receipt's last relay alice) through the address proof in the route.
+    for r in &net.relays {
+        let peers = r.peers().expect("peers");
+        assert!(!peers.is_empty());
+        assert!(
+            peers.iter().all(|p| p.peer_type == "public"),
+            "a relay knows a user: {peers:?}"
+        );
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut handles = Vec::new();
     for n in net.nodes() {

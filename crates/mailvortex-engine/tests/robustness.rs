@@ -243,3 +243,87 @@ async fn an_address_can_be_asked_for_its_descriptor_and_stealth_nodes_stay_silen
     );
     running.shutdown().await;
 }
+
+/// Packets that vanish downstream (here: relays that are not running, which the sender cannot
+/// tell from relays that refuse them) show in bounded time: once the level's receipt deadline
+/// passes, the message is "retry" with the reason, attempt 2 of 3, and a due time; when the
+/// relays come back, the retry over fresh paths is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_attempt_is_retried_after_the_level_deadline_with_its_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let net = LocalNetwork::create(dir.path(), 6, 2, Clock::scaled(2000.0)).expect("network");
+    let (alice, bob) = (&net.users[0], &net.users[1]);
+    // Fast mailboxes: one second per mail hop (poll plus transit), 2000 protocol seconds.
+    alice
+        .update_config(|c| {
+            c.poll_seconds = 1;
+            c.mail_transit_seconds = 0;
+        })
+        .expect("config");
+    let level = LevelName::Fast.params();
+    let wait = alice.receipt_wait_ms(&level);
+    let hops = 2 * (u64::from(level.relays_per_path) + 1);
+    assert_eq!(wait, level.receipt_deadline_ms(0.99, 2_000_000));
+    assert!(wait >= hops * 2_000_000);
+
+    // Only the two ends run: the packets wait in the relays' mailboxes.
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let mut handles: Vec<_> = [alice, bob]
+        .into_iter()
+        .map(|n| {
+            let (n, rx) = (n.clone(), rx.clone());
+            tokio::spawn(async move { n.run(rx).await })
+        })
+        .collect();
+    let id = send(alice, LevelName::Fast, "lost on the way, then found");
+    let s = alice.status(&id).expect("status");
+    assert_eq!(
+        (s.attempt, s.max_attempts),
+        (1, mailvortex_engine::MAX_ATTEMPTS)
+    );
+    assert!(s.receipt_due_ms.is_some(), "{s:?}");
+    assert_eq!(wait_state(alice, &id, "sent", 20).await, "sent");
+    let sent_at = std::time::Instant::now();
+    // The retry's packets leave at once (state "sent" again), so watch the attempt count.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let s = loop {
+        let s = alice.status(&id).expect("status");
+        if s.attempt >= 2 || std::time::Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let waited = sent_at.elapsed();
+    assert_eq!(s.attempt, 2, "{s:?}");
+    let retry = s
+        .timeline
+        .iter()
+        .find(|e| e.state == "retry")
+        .unwrap_or_else(|| panic!("no retry step: {s:?}"));
+    let detail = retry.detail.as_deref().unwrap_or("");
+    assert!(
+        detail.starts_with("attempt 2 of 3: no receipt within") && detail.contains("fresh paths"),
+        "{s:?}"
+    );
+    // Real time: the deadline (in protocol ms) over the clock factor, give or take the
+    // protocol minute of the duty loop.
+    let expected = Duration::from_secs_f64(wait as f64 / 2000.0 / 1000.0);
+    assert!(
+        waited + Duration::from_secs(2) >= expected && waited <= expected + Duration::from_secs(15),
+        "retried after {waited:?}, deadline {expected:?}"
+    );
+
+    // The relays come back: the second attempt (or the first, now moving) is delivered.
+    for r in &net.relays {
+        let (n, rx) = (r.clone(), rx.clone());
+        handles.push(tokio::spawn(async move { n.run(rx).await }));
+    }
+    assert_eq!(wait_state(alice, &id, "delivered", 120).await, "delivered");
+    let s = alice.status(&id).expect("status");
+    assert!(s.receipt_due_ms.is_none(), "{s:?}");
+    assert_eq!(bob.inbox().expect("inbox").len(), 1, "exactly once");
+    let _ = stop.send(true);
+    for h in handles {
+        let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
+    }
+}

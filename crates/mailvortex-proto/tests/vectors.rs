@@ -793,7 +793,10 @@ fn check_slot(api: &RoutingSlot, plain: &[u8]) {
                 "padding and reserved byte"
             );
             assert_eq!(parse_proof(&plain[SLOT..SLOT + 144]), *proof, "the proof");
-            assert!(plain[SLOT + 144..].iter().all(|b| *b == 0), "trailing zeros");
+            assert!(
+                plain[SLOT + 144..].iter().all(|b| *b == 0),
+                "trailing zeros"
+            );
         }
     }
 }

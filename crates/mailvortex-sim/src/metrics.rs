@@ -333,7 +333,6 @@ mod tests {
         assert_eq!(precision_at_k(&scores, &[false; 5], 0), None);
     }
 
-
     #[test]
     fn anonymity_summary() {
         let s = [(2.0, 1.0, false), (4.0, 3.0, true)];

@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context, bail, ensure};
 use mailvortex_proto::Error;
+use mailvortex_proto::address_proof::{ADDRESS_PROOF_LEN, AddressProof};
 use mailvortex_proto::message::Receipt;
 use mailvortex_proto::packet::{
     BETA_LEN, Command, DeliverKind, EpochKeyring, HEADER_LEN, HopSpec, MAX_HOPS, PACKET_VERSION,
     PAYLOAD_LEN, PROVEN_SLOT_LEN, Routing, RoutingSlot, SLOT_LEN, build_packet, open_packet,
 };
-use mailvortex_proto::address_proof::{ADDRESS_PROOF_LEN, AddressProof};
 use mailvortex_proto::puzzle::Challenge;
 use mailvortex_proto::surb::{build_reply, create_surb, open_reply};
 use rand_chacha::ChaCha20Rng;
@@ -145,7 +145,7 @@ fn sender_side(
     let lens: Vec<usize> = (0..n).map(|i| slot_len(route, i)).collect();
     let consumed: usize = lens[..n - 1].iter().sum();
     ensure!(consumed + SLOT_LEN <= BETA_LEN, "route too long");
-    debug_assert!(MAX_HOPS * SLOT_LEN == BETA_LEN);
+    const { assert!(MAX_HOPS * SLOT_LEN == BETA_LEN) };
     let mut padding = vec![0u8; BETA_LEN - consumed - SLOT_LEN];
     rng.fill_bytes(&mut padding);
     let streams: Vec<Vec<u8>> = keys
@@ -402,7 +402,11 @@ fn check_slot(api: &RoutingSlot, plain: &[u8]) -> anyhow::Result<()> {
             ensure!(plain[63..63 + n] == *next_address.as_bytes());
             ensure!(plain[63 + n..SLOT_LEN].iter().all(|b| *b == 0));
             ensure!(plain[SLOT_LEN..SLOT_LEN + ADDRESS_PROOF_LEN] == proof.encode()[..]);
-            ensure!(plain[SLOT_LEN + ADDRESS_PROOF_LEN..].iter().all(|b| *b == 0));
+            ensure!(
+                plain[SLOT_LEN + ADDRESS_PROOF_LEN..]
+                    .iter()
+                    .all(|b| *b == 0)
+            );
         }
     }
     Ok(())

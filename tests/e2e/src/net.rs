@@ -1,5 +1,6 @@
 //! A whole MailVortex network on the harness's providers: alice and bob (passive users) and
-//! up to seven public relays, every node knowing every other node's descriptor.
+//! up to seven public relays, set up exactly as docs/running-a-node.md tells people to: a
+//! directory node signs the relay list, every node imports it, the two ends exchange invites.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -125,31 +126,65 @@ impl Network {
             });
             made.extend(pair_nodes);
         }
-        // Everyone imports everyone else's descriptor (relays forward only to known nodes).
-        let files: Vec<PathBuf> = made
+        // As docs/running-a-node.md and README.md tell people: a directory node signs the
+        // relays' descriptors into a relay list, every node imports that list naming the
+        // directory, and the two ends exchange invite links. Nothing else: no relay knows
+        // alice or bob beforehand (the sender's route carries the recipient's address proof).
+        let directory = Node::new(
+            "directory",
+            "directory@invalid.test",
+            nodes_dir.join("directory"),
+            bin.clone(),
+            clock,
+        );
+        directory.cli(&["init"]);
+        let list = harness.path("relays.bin");
+        let list_s = list.display().to_string();
+        let mut sign: Vec<String> = ["relays", "sign", "--out", &list_s, "--days", "30"]
             .iter()
-            .map(|n| desc_dir.join(format!("{}.descriptor", n.name)))
+            .map(|s| s.to_string())
             .collect();
+        sign.extend(
+            made.iter()
+                .filter(|n| n.name.starts_with("relay"))
+                .map(|n| {
+                    desc_dir
+                        .join(format!("{}.descriptor", n.name))
+                        .display()
+                        .to_string()
+                }),
+        );
+        let refs: Vec<&str> = sign.iter().map(String::as_str).collect();
+        let signed = directory.cli(&refs);
+        let signer = signed["signer"]
+            .as_str()
+            .unwrap_or_else(|| panic!("relays sign printed no signer: {signed}"))
+            .to_string();
         for chunk in made.chunks(2) {
             std::thread::scope(|s| {
                 for node in chunk {
-                    let files = &files;
+                    let (list_s, signer) = (&list_s, &signer);
                     s.spawn(move || {
-                        let mut args: Vec<String> = vec!["import".into()];
-                        args.extend(
-                            files
-                                .iter()
-                                .filter(|f| {
-                                    f.file_stem().and_then(|x| x.to_str()) != Some(&node.name)
-                                })
-                                .map(|f| f.display().to_string()),
+                        let r = node.cli(&["relays", "import", list_s, "--signer", signer]);
+                        assert!(
+                            r["imported"].as_array().is_some_and(|a| !a.is_empty()),
+                            "{}: {r}",
+                            node.name
                         );
-                        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                        node.cli(&refs);
                     });
                 }
             });
         }
+        let invite = |n: &Node| -> String {
+            let v = n.cli(&["invite"]);
+            v["invite"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}: invite printed no link: {v}", n.name))
+                .to_string()
+        };
+        let (alice_link, bob_link) = (invite(&made[0]), invite(&made[1]));
+        made[0].cli(&["import", &bob_link]);
+        made[1].cli(&["import", &alice_link]);
         let mut alice = made.remove(0);
         let mut bob = made.remove(0);
         let mut relays = made;
@@ -506,6 +541,33 @@ impl Network {
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    /// Fails if a relay has a peer entry for alice or bob. A network set up as the docs say
+    /// has none: relays know the relay list only, so a delivery afterwards shows that the
+    /// route's address proof let the last relay reach a recipient it was never told about.
+    pub fn assert_relays_do_not_know_the_ends(&self) {
+        for r in &self.relays {
+            let peers = r.cli(&["peers"]);
+            let list = peers
+                .as_array()
+                .unwrap_or_else(|| panic!("{}: peers printed no list: {peers}", r.name));
+            assert!(
+                list.iter().all(|p| p["peer_type"] == "public"),
+                "{}: knows a node that is not a relay: {peers}",
+                r.name
+            );
+            for end in [&self.alice, &self.bob] {
+                assert!(
+                    !list.iter().any(|p| p["address"]
+                        .as_str()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(&end.address))),
+                    "{} knows {} beforehand: {peers}",
+                    r.name,
+                    end.address
+                );
+            }
+        }
     }
 
     /// Fails if any node rejected a packet (for tests that inject nothing that should be

@@ -39,7 +39,6 @@ pub(crate) fn sealed_key(id: &[u8; 16], index: usize) -> String {
     format!("sealed:{}:{index}", hex(id))
 }
 
-
 impl Node {
     /// Usable relays (public, checked, not avoided) other than `exclude`.
     pub(crate) fn relay_pool(&self, exclude: &[&Descriptor]) -> Result<Vec<Descriptor>> {

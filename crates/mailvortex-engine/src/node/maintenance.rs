@@ -22,7 +22,6 @@ use crate::transport::imap::{ImapReceiver, ImapSettings};
 use crate::transport::smtp::{SmtpSender, SmtpSettings};
 use crate::transport::{MailReceiver, MailSender};
 
-
 impl Node {
     /// Runs the node until `stop` turns true: receive loops per account, the outbox, retransmission,
     /// cover traffic and key rotation.

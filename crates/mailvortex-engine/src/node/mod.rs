@@ -12,8 +12,8 @@ mod introduce;
 mod load;
 mod maintenance;
 mod outbox;
-mod retransmit;
 mod receive;
+mod retransmit;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
