@@ -63,12 +63,17 @@ fn carrier(seed: u64, packet_len: usize) -> Result<Carrier, Box<dyn std::error::
     })
 }
 
-/// Whether `tool` can be run; prints why a check is skipped if not.
+/// Whether `tool` can be run; prints why a check is skipped if not. With
+/// `MAILVORTEX_REQUIRE_TOOLS` set (test.sh, after installing them) a missing tool fails.
 fn have(tool: &str, version_arg: &str) -> bool {
     let ok = Command::new(tool)
         .arg(version_arg)
         .output()
         .is_ok_and(|o| o.status.success() || !o.stdout.is_empty() || !o.stderr.is_empty());
+    assert!(
+        ok || std::env::var_os("MAILVORTEX_REQUIRE_TOOLS").is_none(),
+        "`{tool}` is not installed and MAILVORTEX_REQUIRE_TOOLS is set (scripts/install-deps.sh test)"
+    );
     if !ok {
         eprintln!(
             "SKIPPED: `{tool}` is not installed, its checks are skipped \
