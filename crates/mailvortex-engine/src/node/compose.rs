@@ -35,6 +35,27 @@ pub(crate) struct SurbMeta {
     pub(crate) relays: Vec<String>,
 }
 
+/// The outbox rows of a message's packets (`(first hop, packet)`), to leave from `now_ms` on.
+pub(crate) fn message_rows<'a>(
+    id: &[u8; 16],
+    account: &'a str,
+    packets: &'a [(String, Vec<u8>)],
+    now_ms: u64,
+) -> Vec<NewPacket<'a>> {
+    packets
+        .iter()
+        .map(|(first_hop, packet)| NewPacket {
+            message_id: Some(*id),
+            kind: PacketKind::Message,
+            account,
+            to_address: first_hop,
+            packet,
+            not_before_ms: now_ms as i64,
+            created_ms: now_ms as i64,
+        })
+        .collect()
+}
+
 pub(crate) fn sealed_key(id: &[u8; 16], index: usize) -> String {
     format!("sealed:{}:{index}", hex(id))
 }
@@ -224,18 +245,7 @@ impl Node {
                     .map(String::as_str)
                     .zip(sealed.payloads.iter().map(|p| &p[..])),
             );
-            let rows: Vec<NewPacket<'_>> = packets
-                .iter()
-                .map(|(first_hop, packet)| NewPacket {
-                    message_id: Some(id),
-                    kind: PacketKind::Message,
-                    account: &account,
-                    to_address: first_hop,
-                    packet,
-                    not_before_ms: now_ms as i64,
-                    created_ms: now_ms as i64,
-                })
-                .collect();
+            let rows = message_rows(&id, &account, &packets, now_ms);
             let store = lock(&self.inner.store);
             // One transaction: the message, its bookkeeping and every packet, or nothing.
             store.queue_outgoing(

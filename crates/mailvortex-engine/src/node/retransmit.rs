@@ -11,10 +11,10 @@
 
 use mailvortex_proto::level::{LevelName, LevelParams};
 use mailvortex_proto::packet::PAYLOAD_LEN;
-use mailvortex_store::{DeliveryState, NewPacket, PacketKind};
+use mailvortex_store::DeliveryState;
 use serde::Serialize;
 
-use super::compose::{SendMeta, build_shard_packets, json, sealed_key};
+use super::compose::{SendMeta, build_shard_packets, json, message_rows, sealed_key};
 use super::{Node, lock};
 use crate::api::hex;
 use crate::error::{EngineError, Result};
@@ -196,18 +196,7 @@ impl Node {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let rows: Vec<NewPacket<'_>> = packets
-            .iter()
-            .map(|(first_hop, packet)| NewPacket {
-                message_id: Some(*id),
-                kind: PacketKind::Message,
-                account: &account,
-                to_address: first_hop,
-                packet,
-                not_before_ms: now_ms as i64,
-                created_ms: now_ms as i64,
-            })
-            .collect();
+        let rows = message_rows(id, &account, &packets, now_ms);
         let store = lock(&self.inner.store);
         store.enqueue_batch(&[], &rows)?;
         store.record_delivery_event(
