@@ -341,6 +341,9 @@ impl Discoverer {
         }
         steps.extend(srv_steps);
         accounts.extend(srv_acct);
+        for s in &steps {
+            tracing::debug!(kind = ?s.kind, what = %s.what, outcome = ?s.outcome, "discovery step");
+        }
         let mut probe_report = None;
         if !accounts.iter().any(DiscoveredAccount::is_complete)
             && let Some(pc) = &c.probe
@@ -393,6 +396,13 @@ impl Discoverer {
                 }
                 accounts.push(a);
             }
+            tracing::debug!(
+                domain = %domain,
+                attempts = report.attempts.len(),
+                imap = ?report.imap,
+                smtp = ?report.smtp,
+                "probe finished"
+            );
             probe_report = Some(report);
         }
         // Complete accounts before partial ones, each group in order of preference.

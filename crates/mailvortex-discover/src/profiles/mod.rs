@@ -294,8 +294,16 @@ pub(crate) fn security_or_guess(
         (Protocol::Imap, Some(993)) | (Protocol::Smtp, Some(465))
     );
     match raw {
-        // Missing: the program's own default, unless the port says TLS.
-        None => (if implicit { Security::Tls } else { fallback }, None),
+        // Missing: the program's own default, unless the port says otherwise (a TLS default
+        // on a port that is not an implicit-TLS port means STARTTLS there).
+        None => {
+            let s = match (implicit, port, fallback) {
+                (true, _, _) => Security::Tls,
+                (false, Some(_), Security::Tls) => Security::StartTls,
+                _ => fallback,
+            };
+            (s, None)
+        }
         Some(v) => {
             let s = if implicit {
                 Security::Tls
@@ -403,6 +411,10 @@ mod tests {
         assert!(n.expect("note").contains("unknown"));
         let (s, n) = security_or_guess(None, None, Some(143), Protocol::Imap, "X", Security::Plain);
         assert_eq!((s, n), (Security::Plain, None));
+        let (s, _) = security_or_guess(None, None, Some(143), Protocol::Imap, "X", Security::Tls);
+        assert_eq!(s, Security::StartTls);
+        let (s, _) = security_or_guess(None, None, None, Protocol::Imap, "X", Security::Tls);
+        assert_eq!(s, Security::Tls);
         let (s, _) = security_or_guess(None, Some("?"), None, Protocol::Smtp, "X", Security::Plain);
         assert_eq!(s, Security::StartTls);
     }
