@@ -157,7 +157,9 @@ pub struct Discoverer {
     config: DiscoveryConfig,
     tls: Arc<rustls::ClientConfig>,
     fetcher: Fetcher,
-    resolver: Option<Arc<dyn SrvResolver>>,
+    /// `None`: SRV lookups are off; `Err`: the resolver could not be set up (reported as a
+    /// failed step, so the other methods still run).
+    resolver: Option<Result<Arc<dyn SrvResolver>, String>>,
 }
 
 impl std::fmt::Debug for Discoverer {
@@ -178,13 +180,19 @@ impl Discoverer {
             config.max_response_bytes,
             config.system_proxy,
         )?;
-        let resolver: Option<Arc<dyn SrvResolver>> = match &config.dns {
-            Dns::System => Some(Arc::new(HickorySrvResolver::system(config.dns_timeout)?)),
-            Dns::Server(a) => Some(Arc::new(HickorySrvResolver::with_nameserver(
-                *a,
-                config.dns_timeout,
-            )?)),
-            Dns::Custom(r) => Some(r.clone()),
+        let arc = |r: HickorySrvResolver| Arc::new(r) as Arc<dyn SrvResolver>;
+        let resolver = match &config.dns {
+            Dns::System => Some(
+                HickorySrvResolver::system(config.dns_timeout)
+                    .map(arc)
+                    .map_err(|e| e.to_string()),
+            ),
+            Dns::Server(a) => Some(
+                HickorySrvResolver::with_nameserver(*a, config.dns_timeout)
+                    .map(arc)
+                    .map_err(|e| e.to_string()),
+            ),
+            Dns::Custom(r) => Some(Ok(r.clone())),
             Dns::Off => None,
         };
         Ok(Discoverer {
@@ -248,8 +256,17 @@ impl Discoverer {
         address: &str,
         domain: &str,
     ) -> (Vec<Step>, Option<DiscoveredAccount>) {
-        let Some(resolver) = &self.resolver else {
-            return (vec![], None);
+        let resolver = match &self.resolver {
+            None => return (vec![], None),
+            Some(Err(e)) => {
+                let step = Step {
+                    kind: SourceKind::Srv,
+                    what: format!("SRV records of {domain}"),
+                    outcome: StepOutcome::Failed(e.clone()),
+                };
+                return (vec![step], None);
+            }
+            Some(Ok(r)) => r,
         };
         let answers = srv::lookup_all(resolver.as_ref(), domain, self.config.dns_timeout).await;
         let mut steps = Vec::new();

@@ -721,3 +721,44 @@ async fn nothing_is_contacted_for_an_invalid_address() {
     .expect_err("invalid");
     assert!(matches!(err, mailvortex_discover::Error::InvalidAddress(_)));
 }
+
+/// A resolver of the caller's: here one whose DNS server always fails.
+struct BrokenDns;
+
+impl mailvortex_discover::srv::SrvResolver for BrokenDns {
+    fn lookup_srv<'a>(
+        &'a self,
+        _name: &'a str,
+    ) -> mailvortex_discover::BoxFuture<'a, Result<Vec<mailvortex_discover::srv::SrvRecord>, String>>
+    {
+        Box::pin(async { Err("SERVFAIL".to_string()) })
+    }
+}
+
+#[tokio::test]
+async fn a_failing_dns_is_reported_and_autoconfig_still_counts() {
+    let pki = Pki::new("test CA");
+    let (port, _) = https_server(&pki, vec![route("/mail/config-v1.1.xml", 200, XML)]).await;
+    let mut cfg = http_config(&pki, port);
+    cfg.dns = Dns::Custom(Arc::new(BrokenDns));
+    let d = Discoverer::new(cfg)
+        .expect("discoverer")
+        .discover("jo@example.test")
+        .await
+        .expect("discover");
+    let srv: Vec<&StepOutcome> = d
+        .steps
+        .iter()
+        .filter(|s| s.kind == SourceKind::Srv)
+        .map(|s| &s.outcome)
+        .collect();
+    assert_eq!(srv.len(), 4);
+    assert!(
+        srv.iter()
+            .all(|o| **o == StepOutcome::Failed("SERVFAIL".into()))
+    );
+    assert_eq!(
+        d.best().map(|a| a.source.kind),
+        Some(SourceKind::Autoconfig)
+    );
+}
