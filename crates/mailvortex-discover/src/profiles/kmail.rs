@@ -156,23 +156,15 @@ pub fn accounts_from_files(files: &KmailFiles) -> (Vec<DiscoveredAccount>, Vec<S
                 "NONE" => Some(Security::Plain),
                 _ => None,
             });
-        let (sec, note) = security_or_guess(
+        let imap = server(
+            &host,
+            port,
             stated,
             raw.as_deref(),
-            port,
             Protocol::Imap,
-            "KMail",
-            Security::Tls,
+            &mut a.notes,
         );
-        a.notes.extend(note);
-        if sec == Security::Plain {
-            a.notes.push(super::plain_note(Protocol::Imap, &host));
-        }
-        a.imap = Some(ServerSetting::new(
-            &host,
-            port.unwrap_or(Protocol::Imap.default_port(sec)),
-            sec,
-        ));
+        a.imap = Some(imap);
         let gmail = name.starts_with("akonadi_gmail_resource_");
         if gmail || net.get("Authentication").as_deref() == Some("9") {
             a.needs = Some(hints::oauth2(&host, "KMail"));
@@ -225,18 +217,14 @@ fn transport(t: &Group, a: &mut DiscoveredAccount) {
             "NONE" => Some(Security::Plain),
             _ => None,
         });
-    let (sec, note) = security_or_guess(
+    let smtp = server(
+        &host,
+        port,
         stated,
         raw.as_deref(),
-        port,
         Protocol::Smtp,
-        "KMail",
-        Security::Plain,
+        &mut a.notes,
     );
-    a.notes.extend(note);
-    if sec == Security::Plain {
-        a.notes.push(super::plain_note(Protocol::Smtp, &host));
-    }
     let user = t.get("user");
     match (&a.username, user) {
         (None, Some(u)) => a.username = Some(u),
@@ -245,9 +233,27 @@ fn transport(t: &Group, a: &mut DiscoveredAccount) {
         ),
         _ => {}
     }
-    a.smtp = Some(ServerSetting::new(
-        &host,
-        port.unwrap_or(Protocol::Smtp.default_port(sec)),
-        sec,
-    ));
+    a.smtp = Some(smtp);
+}
+
+/// A server from KMail's stated security (or the guess, noted), warning about no encryption.
+/// KMail's own defaults: TLS for IMAP, none for SMTP.
+fn server(
+    host: &str,
+    port: Option<u16>,
+    stated: Option<Security>,
+    raw: Option<&str>,
+    protocol: Protocol,
+    notes: &mut Vec<String>,
+) -> ServerSetting {
+    let fallback = match protocol {
+        Protocol::Imap => Security::Tls,
+        Protocol::Smtp => Security::Plain,
+    };
+    let (sec, note) = security_or_guess(stated, raw, port, protocol, "KMail", fallback);
+    notes.extend(note);
+    if sec == Security::Plain {
+        notes.push(super::plain_note(protocol, host));
+    }
+    ServerSetting::new(host, port.unwrap_or(protocol.default_port(sec)), sec)
 }
