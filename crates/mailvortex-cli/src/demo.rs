@@ -59,6 +59,10 @@ pub(crate) fn describe(e: &Event) -> Option<String> {
             reason: RetryReason::MailServer,
             ..
         } => "the mail server did not take the packets yet: trying again".to_string(),
+        Event::MessageRetried {
+            reason: RetryReason::Requested,
+            ..
+        } => "sent again at the user's request".to_string(),
         Event::MessageFailed { reason, .. } => format!("gave up: {reason}"),
         Event::TransportTrouble { detail, .. } => format!("mail server trouble: {detail}"),
         _ => return None,

@@ -35,6 +35,8 @@ pub struct MessageStatus {
     pub message_id: String,
     /// Recipient.
     pub to: String,
+    /// Subject (kept sealed by the sender's node; absent for messages sent before it was kept).
+    pub subject: Option<String>,
     /// Level.
     pub level: String,
     /// Body size in bytes.
@@ -50,6 +52,25 @@ pub struct MessageStatus {
     pub receipt_due_ms: Option<i64>,
     /// Every step so far.
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// A relay this node knows and how it has done (see [`crate::Node::relays`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayHealth {
+    /// Node id (hex).
+    pub node_id: String,
+    /// Its mail address.
+    pub address: String,
+    /// Left out of new paths for a while after a lost attempt went through it.
+    pub resting: bool,
+    /// Until when it rests (unix ms, protocol time).
+    pub resting_until_ms: Option<i64>,
+    /// Attempts through it that brought no receipt.
+    pub failures: u32,
+    /// Receipts that came back through it.
+    pub successes: u32,
+    /// When it last did its part (unix ms), if ever.
+    pub last_seen_ms: Option<i64>,
 }
 
 /// A received message in a listing.

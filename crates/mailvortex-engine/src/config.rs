@@ -65,8 +65,17 @@ pub struct NodeConfig {
     /// long a sender waits for a receipt before it sends again ([`crate::Node::receipt_wait_ms`]).
     #[serde(default = "default_mail_transit")]
     pub mail_transit_seconds: u64,
+    /// The protection level a message gets when its sender does not choose one (the app's
+    /// compose screen, the local SMTP bridge).
+    /// A level name (`direct` ... `maximum`); read it with [`NodeConfig::level_by_default`].
+    #[serde(default = "default_level")]
+    pub default_level: String,
     /// Accounts.
     pub accounts: Vec<AccountConfig>,
+}
+
+fn default_level() -> String {
+    mailvortex_proto::level::LevelName::Standard.to_string()
 }
 
 fn default_poll() -> u64 {
@@ -88,8 +97,15 @@ impl NodeConfig {
             cover_packets_per_day: 0,
             poll_seconds: default_poll(),
             mail_transit_seconds: default_mail_transit(),
+            default_level: default_level(),
             accounts: Vec::new(),
         }
+    }
+
+    /// The level of messages whose sender chose none (`standard` if the setting is not a
+    /// level's name).
+    pub fn level_by_default(&self) -> mailvortex_proto::level::LevelName {
+        self.default_level.parse().unwrap_or_default()
     }
 
     /// Path of the file in `home`.

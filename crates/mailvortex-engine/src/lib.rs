@@ -33,7 +33,9 @@ pub mod localnet;
 pub mod node;
 pub mod transport;
 
-pub use api::{MessageStatus, ReceivedMessageView, ReceivedSummary, SendRequest, TimelineEntry};
+pub use api::{
+    MessageStatus, ReceivedMessageView, ReceivedSummary, RelayHealth, SendRequest, TimelineEntry,
+};
 pub use clock::Clock;
 pub use config::{AccountConfig, NodeConfig, ServerConfig};
 pub use directory::{PeerSummary, RelayListImport, SkippedRelay};
@@ -43,7 +45,8 @@ pub use human::human_duration;
 pub use level_figures::{LevelFigures, figures_for, level_figures};
 pub use node::default_templates_toml;
 pub use node::{
-    AccountCheck, CreateOptions, MAX_ATTEMPTS, Node, NodeOptions, RetryReason, TransportChoice,
+    AccountCheck, CANCELLED, CreateOptions, MAX_ATTEMPTS, Node, NodeOptions, RetryReason,
+    TransportChoice, reply_subject,
 };
 pub use transport::memory::MemoryProvider;
 pub use transport::tls::Security;

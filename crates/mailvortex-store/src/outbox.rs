@@ -232,6 +232,23 @@ impl Store {
         })
     }
 
+    /// Withdraws the queued packets of `message_id` (the sender stopped the message): they
+    /// become `failed` with `error` and never leave. Packets being handed to the mail server
+    /// at this moment are not touched. Returns how many were withdrawn.
+    pub fn withdraw_queued(
+        &self,
+        message_id: &MessageId,
+        error: &str,
+    ) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET state = 'failed', last_error = ?2
+                 WHERE message_id = ?1 AND state = 'queued'",
+                params![&message_id[..], error],
+            )
+            .ctx("outbox.withdraw_queued")
+    }
+
     /// At start-up: every `sending` row (interrupted by a crash) goes back
     /// to `queued`. Returns how many.
     pub fn recover_interrupted(&self) -> Result<usize, StoreError> {

@@ -187,6 +187,27 @@ fn outbox_due_ordering_retry_and_failure() -> TestResult {
 }
 
 #[test]
+fn withdrawn_packets_never_leave_but_one_in_flight_is_kept() -> TestResult {
+    let store = Store::open_in_memory(key())?;
+    let a = store.enqueue(&packet("a@x", T0, b"one"))?;
+    let b = store.enqueue(&packet("a@x", T0, b"two"))?;
+    let other = store.enqueue(&NewPacket {
+        message_id: Some([2; 16]),
+        ..packet("a@x", T0, b"other message")
+    })?;
+    assert_eq!(store.mark_sending(a)?, 1);
+    assert_eq!(store.withdraw_queued(&[1; 16], "cancelled")?, 1);
+    // `a` is being handed over; `b` is withdrawn; the other message is untouched.
+    assert_eq!(store.unsent_packets(&[1; 16])?, 1);
+    let due: Vec<i64> = store.due(T0 + HOUR, 10)?.iter().map(|p| p.id).collect();
+    assert_eq!(due, [other]);
+    let withdrawn = store.outbox_packet(b)?.ok_or("packet b")?;
+    assert_eq!(withdrawn.last_error.as_deref(), Some("cancelled"));
+    assert_eq!(store.withdraw_queued(&[1; 16], "cancelled")?, 0);
+    Ok(())
+}
+
+#[test]
 fn send_budget_window() -> TestResult {
     let store = Store::open_in_memory(key())?;
     for t in [T0 - 2 * DAY, T0 - DAY - 1, T0 - DAY, T0 - HOUR, T0] {

@@ -35,6 +35,11 @@ pub(crate) struct SurbMeta {
     pub(crate) relays: Vec<String>,
 }
 
+/// Where a sent message's subject is kept (sealed with the node's local key).
+pub(crate) fn subject_key(id: &[u8; 16]) -> String {
+    format!("subject:{}", hex(id))
+}
+
 /// The outbox rows of a message's packets (`(first hop, packet)`), to leave from `now_ms` on.
 pub(crate) fn message_rows<'a>(
     id: &[u8; 16],
@@ -230,6 +235,9 @@ impl Node {
             let surb_meta_key = format!("surbmeta:{}", hex(&surb_secret.id));
             let send_meta_key = format!("sendmeta:{}", hex(&id));
             let sealed_surb = self.seal_local(&surb_secret.encode());
+            // The subject, for the sender's own outbox, sealed like everything it keeps.
+            let subject_key = subject_key(&id);
+            let sealed_subject = self.seal_local(envelope.content.subject.as_bytes());
             let (surb_meta, meta) = (json(&surb_meta)?, json(&meta)?);
             let shard_keys: Vec<String> = (0..sealed.payloads.len())
                 .map(|i| sealed_key(&id, i))
@@ -238,6 +246,7 @@ impl Node {
                 (&surb_key, &sealed_surb),
                 (&surb_meta_key, &surb_meta),
                 (&send_meta_key, &meta),
+                (&subject_key, &sealed_subject),
             ];
             values.extend(
                 shard_keys

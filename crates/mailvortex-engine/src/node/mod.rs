@@ -8,6 +8,7 @@
 
 mod check;
 mod compose;
+mod control;
 mod introduce;
 mod load;
 mod maintenance;
@@ -30,7 +31,8 @@ use tokio::sync::Notify;
 use zeroize::Zeroizing;
 
 use crate::api::{
-    MessageStatus, ReceivedMessageView, ReceivedSummary, TimelineEntry, hex, parse_message_id,
+    MessageStatus, ReceivedMessageView, ReceivedSummary, RelayHealth, TimelineEntry, hex,
+    parse_message_id,
 };
 use crate::clock::Clock;
 use crate::config::{AccountConfig, NodeConfig};
@@ -43,6 +45,7 @@ use crate::keys::NodeKeys;
 use crate::transport::memory::MemoryProvider;
 
 pub use check::AccountCheck;
+pub use control::{CANCELLED, reply_subject};
 pub use retransmit::{MAX_ATTEMPTS, RetryReason};
 
 const STORE_KEY: &str = "store-key";
@@ -419,6 +422,51 @@ impl Node {
             .collect())
     }
 
+    /// The relays this node knows, with how they have done lately (for a "helpers" screen).
+    pub fn relays(&self) -> Result<Vec<RelayHealth>> {
+        let now_ms = self.inner.clock.now_ms();
+        let records = lock(&self.inner.store).peers()?;
+        Ok(records
+            .iter()
+            .filter_map(|r| {
+                let d = check_descriptor(&r.descriptor, now_ms / 1000).ok()?;
+                d.peer_type.relays().then(|| RelayHealth {
+                    node_id: d.node_id.to_hex(),
+                    address: d.address,
+                    resting: r.avoided_until_ms > now_ms as i64,
+                    resting_until_ms: (r.avoided_until_ms > now_ms as i64)
+                        .then_some(r.avoided_until_ms),
+                    failures: r.failures,
+                    successes: r.successes,
+                    last_seen_ms: r.last_seen_ms,
+                })
+            })
+            .collect())
+    }
+
+    /// Bytes the node home takes on disk (configuration, vault, store, logs).
+    pub fn disk_usage(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(p) else {
+                return 0;
+            };
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => walk(&e.path()),
+                    Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+                    _ => 0,
+                })
+                .sum()
+        }
+        walk(&self.inner.home)
+    }
+
+    /// The node home directory.
+    pub fn home(&self) -> &Path {
+        &self.inner.home
+    }
+
     /// Descriptors of known peers that check out now (optionally only those not avoided).
     pub(crate) fn known_descriptors(&self, usable_only: bool) -> Result<Vec<Descriptor>> {
         let now_ms = self.inner.clock.now_ms();
@@ -463,6 +511,7 @@ impl Node {
         Ok(MessageStatus {
             message_id: hex(&id),
             to: m.to_address,
+            subject: self.sent_subject(&id),
             level: m.level,
             size: m.size,
             state: m.state.to_string(),

@@ -37,6 +37,8 @@ pub enum RetryReason {
     NoReceipt,
     /// The sender's own mail server did not take the packets yet (the outbox tries again).
     MailServer,
+    /// The user asked for a failed message to be sent again ([`Node::retry_message`]).
+    Requested,
 }
 
 impl RetryReason {
@@ -45,6 +47,7 @@ impl RetryReason {
         match self {
             RetryReason::NoReceipt => "no_receipt",
             RetryReason::MailServer => "mail_server",
+            RetryReason::Requested => "requested",
         }
     }
 }
@@ -118,16 +121,14 @@ impl Node {
                     "no receipt after {MAX_ATTEMPTS} attempts, each given {waited}: the \
                      recipient's node may be offline, or the relays refused the packets"
                 );
-                let store = lock(&self.inner.store);
-                store.record_delivery_event(
+                // The sealed packets stay, so the user can send it again
+                // ([`Node::retry_message`]); cancelling drops them.
+                lock(&self.inner.store).record_delivery_event(
                     &id,
                     DeliveryState::Failed,
                     now_ms as i64,
                     Some(&detail),
                 )?;
-                store.kv_delete(&key)?;
-                drop(store);
-                self.drop_sealed(&id)?;
                 self.inner.events.emit(Event::MessageFailed {
                     message_id: hex(&id),
                     reason: "no receipt".into(),
@@ -138,7 +139,8 @@ impl Node {
                 "no receipt within {waited} (a relay on the way may be down or have refused \
                  the packets)"
             );
-            match self.resend(&id, &mut meta, &why) {
+            let next = meta.attempt + 1;
+            match self.resend(&id, &mut meta, next, &why) {
                 Ok(()) => {
                     lock(&self.inner.store).kv_set(&key, &json(&meta)?)?;
                     self.inner.events.emit(Event::MessageRetried {
@@ -153,7 +155,14 @@ impl Node {
         Ok(())
     }
 
-    fn resend(&self, id: &[u8; 16], meta: &mut SendMeta, why: &str) -> Result<()> {
+    /// Sends message `id` again over fresh paths as attempt `attempt` (0 for the first).
+    pub(crate) fn resend(
+        &self,
+        id: &[u8; 16],
+        meta: &mut SendMeta,
+        attempt: u32,
+        why: &str,
+    ) -> Result<()> {
         let now_ms = self.inner.clock.now_ms();
         let now = now_ms / 1000;
         let level: LevelName = meta.level.parse()?;
@@ -187,7 +196,7 @@ impl Node {
             now,
         )?;
         let account = self.send_account()?;
-        meta.attempt += 1;
+        meta.attempt = attempt;
         meta.deadline_ms = now_ms + self.receipt_wait_ms(&params);
         meta.relays = paths
             .iter()
@@ -263,6 +272,6 @@ impl Node {
     }
 }
 
-fn send_meta_key(id: &[u8; 16]) -> String {
+pub(crate) fn send_meta_key(id: &[u8; 16]) -> String {
     format!("sendmeta:{}", hex(id))
 }
