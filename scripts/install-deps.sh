@@ -6,6 +6,9 @@
 #            gnome-keyring and D-Bus for the keychain tests, Python for the mail-client checks,
 #            file/unzip/qpdf/poppler-utils to check that carrier attachments are valid files
 #   bench  + gnupg and age, the references the benchmarks compare against
+#   app    + what the desktop app builds against (WebKitGTK 4.1, GTK, the tray library, librsvg),
+#            Node.js and npm for ui/, and for its tests Xvfb, WebKitWebDriver, ImageMagick
+#            (screenshots) and D-Bus with gnome-keyring
 set -euo pipefail
 
 want=(build-essential pkg-config ca-certificates)
@@ -14,6 +17,10 @@ for group in "$@"; do
     build) ;;
     test) want+=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl python3 gnome-keyring dbus procps file unzip qpdf poppler-utils) ;;
     bench) want+=(gnupg age) ;;
+    app) want+=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev librsvg2-bin libxdo-dev libssl-dev
+                file curl xvfb xauth webkit2gtk-driver imagemagick dbus dbus-x11 gnome-keyring libsecret-tools)
+         # Node.js from Debian unless one is installed already (e.g. from NodeSource).
+         command -v npm >/dev/null || want+=(nodejs npm) ;;
     *) echo "unknown group: $group" >&2; exit 2 ;;
   esac
 done

@@ -87,10 +87,10 @@ fn percent(x: f64) -> String {
 }
 
 impl LevelFigures {
-    /// One plain-language paragraph for a level picker.
-    pub fn summary(&self) -> String {
+    /// What the level hides, measured, in plain words (one or two sentences).
+    pub fn hiding(&self) -> String {
         let users = self.ideal_bits.exp2().round();
-        let hiding = if self.sender_entropy_bits < 1.0 {
+        if self.sender_entropy_bits < 1.0 {
             format!(
                 "Someone watching all mail providers can tell who sent a message (their best \
                  guess is right {} of the time): this hides you from your provider and casual \
@@ -108,14 +108,94 @@ impl LevelFigures {
                 percent(self.correspondents_found_7d),
                 percent(self.random_guess_7d)
             )
-        };
+        }
+    }
+
+    /// How long delivery takes, measured ("Usually arrives within 49 min, ...").
+    pub fn timing(&self) -> String {
         format!(
-            "{hiding} Usually arrives within {}, 19 in 20 within {}; {} within a day.",
+            "Usually arrives within {}, 19 in 20 within {}; {} within a day.",
             duration(self.latency_median_min),
             duration(self.latency_p95_min),
             percent(self.delivered_24h)
         )
     }
+
+    /// One plain-language paragraph for a level picker.
+    pub fn summary(&self) -> String {
+        format!("{} {}", self.hiding(), self.timing())
+    }
+}
+
+/// A level as a level picker shows it: a title and three plain sentences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LevelDescription {
+    /// The level.
+    pub level: String,
+    /// 0 for direct up to 4 for maximum.
+    pub index: usize,
+    /// "Standard".
+    pub title: String,
+    /// What it hides, and from whom (measured).
+    pub hides: String,
+    /// How long delivery takes (measured).
+    pub takes: String,
+    /// What it costs: mails from the user's account.
+    pub costs: String,
+}
+
+/// Mails leaving the sender's account for a message of `bytes` bytes at `level` (its
+/// packets; the receipt comes from the recipient's account).
+pub fn mails_for(level: LevelName, bytes: usize) -> usize {
+    let k = bytes.div_ceil(mailvortex_proto::message::SHARD_LEN).max(1);
+    level.params().redundancy.total_shards(k)
+}
+
+/// The picker's texts for every level, weakest first.
+pub fn level_descriptions() -> Result<Vec<LevelDescription>> {
+    let figures = level_figures()?;
+    Ok(LevelName::ALL
+        .iter()
+        .enumerate()
+        .map(|(index, &level)| {
+            let f = figures.iter().find(|f| f.level == level.as_str());
+            let lead = if level == LevelName::Direct {
+                "What you write and the subject are hidden from both mail providers, but \
+                 not that you two are writing to each other."
+            } else {
+                "Neither mail provider nor the helpers on the way learn that you two are \
+                 writing to each other, or what you write."
+            };
+            let hides = match f {
+                Some(f) => format!("{lead} {}", f.hiding()),
+                None => lead.to_string(),
+            };
+            let takes = f.map_or_else(|| "Not measured yet.".to_string(), LevelFigures::timing);
+            let params = level.params();
+            let short = mails_for(level, 1000);
+            let big = mails_for(level, 1_000_000);
+            let mut costs = format!(
+                "A short note sends {short} {} from your account, 1 MB about {big}.",
+                if short == 1 { "mail" } else { "mails" }
+            );
+            if params.cover_packets_per_day > 0 {
+                costs.push_str(&format!(
+                    " While you use it, {} background mails a day make your real ones \
+                     harder to spot.",
+                    params.cover_packets_per_day
+                ));
+            }
+            let name = level.as_str();
+            LevelDescription {
+                level: name.to_string(),
+                index,
+                title: format!("{}{}", name[..1].to_uppercase(), &name[1..]),
+                hides,
+                takes,
+                costs,
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -152,5 +232,28 @@ mod tests {
             .expect("parse")
             .expect("standard");
         assert!(standard.summary().contains("hides you among about"));
+    }
+
+    #[test]
+    fn the_picker_says_what_each_level_hides_takes_and_costs() {
+        let all = level_descriptions().expect("descriptions");
+        assert_eq!(all.len(), LevelName::ALL.len());
+        for (i, d) in all.iter().enumerate() {
+            assert_eq!(d.index, i);
+            assert!(d.takes.starts_with("Usually arrives within"), "{d:?}");
+            assert!(d.costs.starts_with("A short note sends"), "{d:?}");
+            for word in ["key", "onion", "entropy", "packet", "shard"] {
+                let text = format!("{} {} {}", d.hides, d.takes, d.costs).to_lowercase();
+                assert!(!text.contains(word), "{word} in {d:?}");
+            }
+        }
+        assert_eq!(all[0].title, "Direct");
+        assert!(all[0].hides.contains("not that you two"));
+        assert!(all[2].hides.contains("hides you among about"));
+        // More protection costs more mails for a big message.
+        assert!(
+            mails_for(LevelName::Maximum, 1_000_000) >= mails_for(LevelName::Direct, 1_000_000)
+        );
+        assert!(mails_for(LevelName::Direct, 1) >= 1);
     }
 }

@@ -42,7 +42,9 @@ pub use directory::{PeerSummary, RelayListImport, SkippedRelay};
 pub use error::{AccountCheckError, EngineError, Result};
 pub use events::Event;
 pub use human::human_duration;
-pub use level_figures::{LevelFigures, figures_for, level_figures};
+pub use level_figures::{
+    LevelDescription, LevelFigures, figures_for, level_descriptions, level_figures, mails_for,
+};
 pub use node::default_templates_toml;
 pub use node::{
     AccountCheck, CANCELLED, CreateOptions, MAX_ATTEMPTS, Node, NodeOptions, RetryReason,
