@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use mailvortex_engine::localnet::LocalNetwork;
-use mailvortex_engine::{Clock, Event, Node, RetryReason, SendRequest};
+use mailvortex_engine::{Clock, Event, Node, SendRequest};
 use mailvortex_proto::level::LevelName;
 
 use crate::cli::DemoArgs;
@@ -21,52 +21,9 @@ fn fmt_time(ms: u64) -> String {
     }
 }
 
+/// The event in plain words (the engine's narration).
 pub(crate) fn describe(e: &Event) -> Option<String> {
-    Some(match e {
-        Event::MessageQueued {
-            packets,
-            needed,
-            level,
-            ..
-        } => {
-            format!(
-                "sealed the message into {packets} packets (any {needed} rebuild it) at level {level}"
-            )
-        }
-        Event::PacketSent { .. } => "sent a carrier mail to its first relay".into(),
-        Event::PacketQueuedForRelay { delay_ms } => format!(
-            "opened one onion layer; holding the packet {} (mixing delay)",
-            fmt_time(u64::from(*delay_ms)).trim()
-        ),
-        Event::PacketRelayed { .. } => "forwarded the packet to the next hop".into(),
-        Event::ShardReceived { have, needed, .. } => {
-            format!("packet arrived ({have} of {needed} needed)")
-        }
-        Event::MessageReceived { from, .. } => format!(
-            "message rebuilt and authenticated (from node {from}); sending the receipt back"
-        ),
-        Event::MessageDelivered { .. } => "end-to-end receipt arrived: delivered".into(),
-        Event::PacketRejected { reason } => format!("rejected a packet: {reason}"),
-        Event::MessageRetried {
-            attempt,
-            reason: RetryReason::NoReceipt,
-            ..
-        } => format!(
-            "no receipt in time: sent again over fresh paths (attempt {})",
-            attempt + 1
-        ),
-        Event::MessageRetried {
-            reason: RetryReason::MailServer,
-            ..
-        } => "the mail server did not take the packets yet: trying again".to_string(),
-        Event::MessageRetried {
-            reason: RetryReason::Requested,
-            ..
-        } => "sent again at the user's request".to_string(),
-        Event::MessageFailed { reason, .. } => format!("gave up: {reason}"),
-        Event::TransportTrouble { detail, .. } => format!("mail server trouble: {detail}"),
-        _ => return None,
-    })
+    e.narrate().map(|n| n.text)
 }
 
 pub(crate) async fn run(args: DemoArgs, json: bool) -> Result<()> {

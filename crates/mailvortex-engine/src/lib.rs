@@ -40,7 +40,7 @@ pub use clock::Clock;
 pub use config::{AccountConfig, NodeConfig, ServerConfig};
 pub use directory::{PeerSummary, RelayListImport, SkippedRelay};
 pub use error::{AccountCheckError, EngineError, Result};
-pub use events::Event;
+pub use events::{Event, Narration, StepKind};
 pub use human::human_duration;
 pub use level_figures::{
     LevelDescription, LevelFigures, figures_for, level_descriptions, level_figures, mails_for,
